@@ -1,0 +1,199 @@
+"""Server-side commands: ``serve``, ``admin`` and ``schema``.
+
+They need the ``openfxn[server]`` extra; without it they say how to install it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from openfxn.server.settings import Settings
+
+admin = typer.Typer(help="Manage accounts and keys directly in the server's database.")
+schema = typer.Typer(help="Print the schemas this server publishes.")
+
+DATA_OPTION = typer.Option(
+    None, "--data", help="Data directory (default: OPENFXN_DATA or ~/.local/share/openfxn)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=settings_table(), rich_help_panel="Server")(serve)
+    app.add_typer(admin, name="admin", rich_help_panel="Server")
+    app.add_typer(schema, name="schema", rich_help_panel="Server")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        from openfxn.server.settings import Settings
+    except ImportError as error:
+        raise SystemExit(
+            f"The server is not installed ({error.name} is missing). "
+            'Install it with: pip install "openfxn[server]"'
+        ) from None
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        from openfxn.server.services.models import describe_validation_error
+
+        raise SystemExit(f"Invalid settings. {describe_validation_error(error.errors())}")
+
+
+def settings_table() -> str:
+    """Every setting and its variable, for ``serve --help``."""
+    try:
+        from openfxn.server.settings import Settings
+    except ImportError:
+        return 'Install the server with: pip install "openfxn[server]"'
+    lines = ["Every setting can also be given as an environment variable:\n\n"]
+    for variable, description, default in Settings.describe():
+        lines.append(f"* `{variable}`: {description} (default: {default})\n")
+    return "".join(lines)
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port to listen on (default 8000)."),
+    data: Path = DATA_OPTION,
+    database_url: str = typer.Option(None, help="Database URL (default: SQLite in --data)."),
+    log_format: str = typer.Option(None, help="Log format: text or json."),
+    log_level: str = typer.Option(None, help="Lowest level logged (default info)."),
+    demo: bool = typer.Option(
+        False, help="Create a demo account and print a key for it before serving."
+    ),
+) -> None:
+    """Apply database migrations, then serve the REST and GraphQL APIs.
+
+    Example: `openfxn serve --port 8000 --data ./data`
+    """
+    settings = load_settings(
+        host=host,
+        port=port,
+        data=data,
+        database_url=database_url,
+        log_format=log_format,
+        log_level=log_level,
+    )
+    import uvicorn
+
+    from openfxn.server.app import create_app
+    from openfxn.server.logs import configure_logging
+    from openfxn.server.store.migrate import upgrade
+
+    configure_logging(settings.log_format, settings.log_level)
+    upgrade(settings)
+    if demo:
+        key = asyncio.run(ensure_demo_account(settings))
+        url = f"http://{settings.host}:{settings.port}"
+        typer.echo(f"Demo account 'demo', access key:\n{key}\nTry:\n")
+        typer.echo(f'  curl {url}/user -H "Authorization: Bearer {key}"\n')
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@admin.command("create-user")
+def create_user(
+    username: str = typer.Argument(..., help="Lowercase letters, digits and hyphens."),
+    email: str = typer.Option(None, help="The user's email address."),
+    name: str = typer.Option(None, help="The user's display name."),
+    data: Path = DATA_OPTION,
+) -> None:
+    """Create a user and an access key for it; the key is the last line printed.
+
+    Example: `openfxn admin create-user ada --email ada@example.com`
+    """
+    settings = load_settings(data=data)
+    key = asyncio.run(run_admin(settings, "create-user", username, email=email, name=name))
+    typer.echo(f"Created user '{username}'. Its access key, shown only once:", err=True)
+    typer.echo(key)
+
+
+@admin.command("create-key")
+def create_key(
+    username: str = typer.Argument(..., help="The user to issue the key for."),
+    name: str = typer.Option("cli", help="What the key is for."),
+    data: Path = DATA_OPTION,
+) -> None:
+    """Issue another access key for a user; the key is the last line printed.
+
+    Example: `openfxn admin create-key ada --name laptop`
+    """
+    settings = load_settings(data=data)
+    key = asyncio.run(run_admin(settings, "create-key", username, name=name))
+    typer.echo(f"New access key for '{username}', shown only once:", err=True)
+    typer.echo(key)
+
+
+async def run_admin(settings: Settings, action: str, username: str, **options: Any) -> str:
+    from openfxn.server.errors import ServiceError
+    from openfxn.server.services import Services
+    from openfxn.server.store.database import Database
+    from openfxn.server.store.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, settings)
+    database = Database(settings)
+    services = Services.create(database)
+    try:
+        if action == "create-user":
+            await services.users.create(
+                username, email=options["email"], name=options["name"]
+            )
+            new_key = await services.access_keys.issue_for(username, "admin")
+        else:
+            new_key = await services.access_keys.issue_for(username, options["name"])
+    except ServiceError as error:
+        raise SystemExit(error.message) from None
+    except ValueError as error:
+        raise SystemExit(f"Invalid username. {error}") from None
+    finally:
+        await database.dispose()
+    return new_key.key
+
+
+async def ensure_demo_account(settings: Settings) -> str:
+    from openfxn.server.errors import Conflict
+    from openfxn.server.services import Services
+    from openfxn.server.store.database import Database
+
+    database = Database(settings)
+    services = Services.create(database)
+    try:
+        try:
+            await services.users.create("demo", name="Demo", email="demo@example.com")
+        except Conflict:
+            pass
+        return (await services.access_keys.issue_for("demo", "demo")).key
+    finally:
+        await database.dispose()
+
+
+@schema.command("graphql")
+def print_graphql() -> None:
+    """Print the GraphQL schema (SDL)."""
+    load_settings()
+    from openfxn.server.transports.graphql.schema import sdl
+
+    typer.echo(sdl(), nl=False)
+
+
+@schema.command("openapi")
+def print_openapi() -> None:
+    """Print the OpenAPI document of the REST API (JSON)."""
+    settings = load_settings()
+    from openfxn.server.app import create_app
+
+    typer.echo(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))

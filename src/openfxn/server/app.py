@@ -1,0 +1,125 @@
+"""The ASGI application: transports, health and metrics over shared services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openfxn import __version__
+from openfxn.server.auth.callers import CallerResolver
+from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
+from openfxn.server.services import Services
+from openfxn.server.settings import Settings
+from openfxn.server.store.database import Database
+from openfxn.server.transports.errors import EXCEPTION_HANDLERS
+from openfxn.server.transports.graphql.endpoint import GraphQLEndpoint
+from openfxn.server.transports.rest import build_router
+
+logger = logging.getLogger("openfxn.server")
+
+DESCRIPTION = """\
+The openfxn REST API. Every operation here also exists in the GraphQL API at
+`/graph` (and `/graphql`), with the same data.
+
+Authenticate with `Authorization: Bearer KEY`, or Basic auth with the key as the
+username and an empty password (`curl -u KEY:`). Every error reply is JSON:
+`{"error": "...", "errors": [{"message": "..."}]}`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The server application; the database must already be migrated."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings)
+        app.state.database = database
+        app.state.services = Services.create(database)
+        app.state.callers = CallerResolver(database)
+        logger.info("database %s", redact_url(database.url))
+        logger.info("data directory %s", settings.data)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="openfxn",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+    )
+    app.include_router(build_router())
+    graphql = GraphQLEndpoint(settings)
+    for path in ("/graph", "/graphql"):
+        app.add_route(path, graphql.handle, methods=["POST"], include_in_schema=False)
+    app.add_route("/health", health, methods=["GET"], include_in_schema=False)
+    app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+
+    app.state.metrics = Metrics()
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
+    return app
+
+
+async def health(request: Request) -> Response:
+    """Liveness (the process answers) and readiness (the database answers)."""
+    checks = {"database": "ok"}
+    try:
+        await request.app.state.database.ping()
+    except Exception as error:  # any failure means "not ready", with its reason
+        checks["database"] = f"unavailable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "live": True,
+        "ready": ready,
+        "checks": checks,
+        "version": __version__,
+    }
+    return Response(
+        orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json"
+    )
+
+
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with our 400 envelope in place of its 422 validation reply."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in schema["paths"].values():
+            for operation in path.values():
+                operation["responses"].pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def redact_url(url: str) -> str:
+    """A database URL without its password, fit for a log line."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{separator}{credentials.split(':')[0]}:***@{host}"

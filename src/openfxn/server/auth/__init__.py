@@ -1,0 +1,1 @@
+"""Authentication: access keys, Authorization headers, and the caller."""

@@ -1,0 +1,140 @@
+"""ASGI middleware: the body limit, and the access line, metrics and last-resort
+error handling for every request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openfxn.server.transports.errors import error_response
+
+access_logger = logging.getLogger("openfxn.access")
+server_logger = logging.getLogger("openfxn.server")
+
+INTERNAL_ERROR = "The server failed to handle this request; the failure is logged."
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "openfxn_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "openfxn_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+
+class RequestMiddleware:
+    """Logs one access line per request, counts it, and turns a crash into a 500."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        except Exception:
+            server_logger.exception("request failed: %s %s", scope["method"], scope["path"])
+            if not response_started:
+                status = 500
+                await error_response(500, INTERNAL_ERROR)(scope, receive, send)
+        finally:
+            self.record(scope, status, time.perf_counter() - started)
+
+    def record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope["method"]
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.duration.labels(method, route).observe(elapsed)
+        username = scope.get("state", {}).get("username")
+        access_logger.info(
+            "%s %s %d %.1fms %s",
+            method,
+            scope["path"],
+            status,
+            elapsed * 1000,
+            username or "-",
+            extra={
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+                "username": username,
+            },
+        )
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for a body over ``limit`` bytes before it is read whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self.reject(scope, receive, send)
+            return
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+
+        # No declared length (chunked): read up to the limit, then replay.
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self.reject(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"The request body is larger than this server accepts ({self.limit} "
+            "bytes). Send less data, or raise OPENFXN_MAX_BODY_BYTES."
+        )
+        await error_response(413, message, {"Connection": "close"})(scope, receive, send)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -1,0 +1,103 @@
+"""Server settings, read from ``OPENFXN_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class SqliteSynchronous(str, Enum):
+    NORMAL = "normal"
+    FULL = "full"
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "openfxn"
+
+
+class Settings(BaseSettings):
+    """Every setting of the server; each is also the variable ``OPENFXN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENFXN_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    data: Path = Field(
+        default_factory=default_data_dir,
+        description="Data directory: the SQLite database and stored files.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database; the default is a SQLite file "
+        "in the data directory. Use postgresql://... for PostgreSQL.",
+    )
+    log_format: LogFormat = Field(
+        LogFormat.TEXT, description="Log format: text for terminals, json for machines."
+    )
+    log_level: str = Field("info", description="Lowest level logged: debug, info, ...")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    graphql_max_depth: int = Field(
+        15, ge=1, description="Deepest GraphQL selection accepted."
+    )
+    graphql_max_aliases: int = Field(
+        50, ge=1, description="Most aliases in one GraphQL document."
+    )
+    graphql_max_tokens: int = Field(
+        10_000, ge=100, description="Most lexical tokens in one GraphQL document."
+    )
+    sqlite_synchronous: SqliteSynchronous = Field(
+        SqliteSynchronous.FULL,
+        description="SQLite durability: full survives power loss, normal only crashes.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long a SQLite write waits for a lock (ms)."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = ("debug", "info", "warning", "error", "critical")
+        if value.lower() not in levels:
+            raise ValueError(f"log_level must be one of {', '.join(levels)}")
+        return value.lower()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL actually used."""
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.data / 'openfxn.db'}"
+        return to_async_url(self.database_url)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, Any]]:
+        """(variable, description, default) for every setting, for help and docs."""
+        rows = []
+        for name, field in cls.model_fields.items():
+            default = "~/.local/share/openfxn" if name == "data" else field.default
+            if isinstance(default, Enum):
+                default = default.value
+            rows.append((f"OPENFXN_{name.upper()}", field.description or "", default))
+        return rows
+
+
+def to_async_url(url: str) -> str:
+    """Map a plain database URL to the async driver openfxn uses for it."""
+    for prefix, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url.removeprefix(prefix)
+    return url

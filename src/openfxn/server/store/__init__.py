@@ -1,0 +1,1 @@
+"""The store: tables, the database handle, and migrations."""

@@ -1,0 +1,1 @@
+"""Transports: REST and GraphQL, thin translations of HTTP into service calls."""

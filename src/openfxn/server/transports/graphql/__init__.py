@@ -1,0 +1,1 @@
+"""The GraphQL transport: the schema in ``schema.graphql``, executed by graphql-core."""
