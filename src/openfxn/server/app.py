@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     for path in ("/graph", "/graphql"):
         app.add_route(path, graphql.handle, methods=["POST"], include_in_schema=False)
     app.add_route("/health", health, methods=["GET"], include_in_schema=False)
+    app.add_route("/health/live", live, methods=["GET"], include_in_schema=False)
     app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     app.state.metrics = Metrics()
@@ -91,6 +92,11 @@ async def health(request: Request) -> Response:
     return Response(
         orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json"
     )
+
+
+async def live(request: Request) -> Response:
+    """Liveness alone: answers without touching the database or the caller."""
+    return Response(b'{"live":true}', media_type="application/json")
 
 
 async def metrics(request: Request) -> Response:
