@@ -64,12 +64,16 @@ WebUrl = Annotated[str, Field(max_length=2048), AfterValidator(check_web_url)]
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-WireModelT = TypeVar("WireModelT", bound=WireModel)
+class InputModel(WireModel):
+    """An input: unknown fields are refused, so a misspelt one is not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+InputModelT = TypeVar("InputModelT", bound=InputModel)
 
 
 def to_wire(model: BaseModel) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def to_wire(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
 
-def parse(model: type[WireModelT], data: Any) -> WireModelT:
+def parse(model: type[InputModelT], data: Any) -> InputModelT:
     """Validate wire data into ``model``, or raise InvalidRequest naming the fields."""
     try:
         return model.model_validate(data)
@@ -114,7 +118,7 @@ class User(WireModel):
     spend_limit: float | None = None
 
 
-class UpdateUserInput(WireModel):
+class UpdateUserInput(InputModel):
     """Profile fields to change; a field sent as null is cleared, one left out kept."""
 
     name: Annotated[str, Field(max_length=100), AfterValidator(check_name)] | None = None
@@ -146,10 +150,10 @@ class NewAccessKey(WireModel):
     key: str
 
 
-class CreateAccessKeyInput(WireModel):
+class CreateAccessKeyInput(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_name)]
     expires: datetime | None = None
 
 
-class RevokeAccessKeyInput(WireModel):
+class RevokeAccessKeyInput(InputModel):
     id: Annotated[str, Field(min_length=1, max_length=32)]
