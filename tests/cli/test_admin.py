@@ -17,7 +17,13 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_create_user_prints_key_last(tmp_path: Path) -> None:
     code, stdout, stderr = invoke(
-        "admin", "create-user", "ada", "--email", "ada@example.com", "--data", str(tmp_path)
+        "admin",
+        "create-user",
+        "ada",
+        "--email",
+        "ada@example.com",
+        "--data",
+        str(tmp_path),
     )
 
     assert code == 0, stdout + stderr
@@ -39,7 +45,9 @@ def test_create_key_issues_another_key(tmp_path: Path) -> None:
 def test_taken_username_is_a_clear_error(tmp_path: Path) -> None:
     invoke("admin", "create-user", "ada", "--data", str(tmp_path))
 
-    code, stdout, stderr = invoke("admin", "create-user", "ada", "--data", str(tmp_path))
+    code, stdout, stderr = invoke(
+        "admin", "create-user", "ada", "--data", str(tmp_path)
+    )
 
     assert code != 0
     assert "'ada' is taken" in stdout + stderr
@@ -47,14 +55,18 @@ def test_taken_username_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_invalid_username_is_a_clear_error(tmp_path: Path) -> None:
-    code, stdout, stderr = invoke("admin", "create-user", "Ada!", "--data", str(tmp_path))
+    code, stdout, stderr = invoke(
+        "admin", "create-user", "Ada!", "--data", str(tmp_path)
+    )
 
     assert code != 0
     assert "not a valid username" in stdout + stderr
 
 
 def test_key_for_unknown_user_says_how_to_create_it(tmp_path: Path) -> None:
-    code, stdout, stderr = invoke("admin", "create-key", "ghost", "--data", str(tmp_path))
+    code, stdout, stderr = invoke(
+        "admin", "create-key", "ghost", "--data", str(tmp_path)
+    )
 
     assert code != 0
     assert "openfxn admin create-user ghost" in stdout + stderr

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 from tests.conftest import Account, MakeAccount, count_rows
 
 
-async def create_key(client: httpx.AsyncClient, account: Account, **body: object) -> dict:
+async def create_key(
+    client: httpx.AsyncClient, account: Account, **body: object
+) -> dict:
     response = await client.post(
         "/accessKeys", json={"name": "laptop", **body}, headers=account.headers
     )
@@ -17,17 +19,23 @@ async def create_key(client: httpx.AsyncClient, account: Account, **body: object
     return created
 
 
-async def test_created_key_authenticates(client: httpx.AsyncClient, ada: Account) -> None:
+async def test_created_key_authenticates(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
     created = await create_key(client, ada)
 
-    response = await client.get("/user", headers={"Authorization": f"Bearer {created['key']}"})
+    response = await client.get(
+        "/user", headers={"Authorization": f"Bearer {created['key']}"}
+    )
 
     assert response.json()["username"] == "ada"
     assert created["accessKey"]["name"] == "laptop"
     assert created["accessKey"]["hint"].endswith(created["key"][-4:])
 
 
-async def test_list_never_shows_plaintext(client: httpx.AsyncClient, ada: Account) -> None:
+async def test_list_never_shows_plaintext(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
     created = await create_key(client, ada)
 
     listed = (await client.get("/accessKeys", headers=ada.headers)).json()

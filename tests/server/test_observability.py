@@ -48,7 +48,10 @@ async def test_metrics_count_requests_by_route(
 
     text = (await client.get("/metrics")).text
 
-    assert 'openfxn_http_requests_total{method="GET",route="/user",status="200"} 1.0' in text
+    assert (
+        'openfxn_http_requests_total{method="GET",route="/user",status="200"} 1.0'
+        in text
+    )
     assert 'route="/users/{username}"' in text
     assert 'route="unmatched",status="404"' in text
     assert "openfxn_http_request_duration_seconds_bucket" in text
@@ -61,7 +64,9 @@ async def test_access_line_names_caller_never_key(
 
     await client.get("/user", headers=ada.headers)
     await client.get("/user", auth=(ada.key, ""))
-    await client.post("/graph", json={"query": "{ user { username } }"}, headers=ada.headers)
+    await client.post(
+        "/graph", json={"query": "{ user { username } }"}, headers=ada.headers
+    )
 
     lines = [record for record in caplog.records if record.name == "openfxn.access"]
     assert [line.getMessage().split()[:3] for line in lines] == [
@@ -69,14 +74,19 @@ async def test_access_line_names_caller_never_key(
         ["GET", "/user", "200"],
         ["POST", "/graph", "200"],
     ]
-    assert all(getattr(line, "username") == "ada" for line in lines)
+    assert all(line.username == "ada" for line in lines)
     assert ada.key not in caplog.text
     assert ada.key[5:20] not in caplog.text
 
 
 def test_json_formatter_writes_one_object_with_fields() -> None:
     record = logging.makeLogRecord(
-        {"name": "openfxn.access", "levelname": "INFO", "msg": "GET %s", "args": ("/user",)}
+        {
+            "name": "openfxn.access",
+            "levelname": "INFO",
+            "msg": "GET %s",
+            "args": ("/user",),
+        }
     )
     record.status = 200
 
@@ -97,7 +107,10 @@ def test_database_urls_are_logged_without_password() -> None:
 
 
 async def test_unhandled_errors_become_500_envelope(
-    app: FastAPI, client: httpx.AsyncClient, ada: Account, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def explode(*args: object) -> None:
         raise RuntimeError("internal detail")

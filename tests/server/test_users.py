@@ -21,7 +21,9 @@ async def graphql(
     return body
 
 
-async def test_rest_user_returns_own_profile(client: httpx.AsyncClient, ada: Account) -> None:
+async def test_rest_user_returns_own_profile(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
     response = await client.get("/user", headers=ada.headers)
 
     assert response.status_code == 200
@@ -40,7 +42,9 @@ async def test_basic_auth_accepts_empty_password(
     assert response.json()["username"] == "ada"
 
 
-async def test_anonymous_rest_user_is_401_with_challenge(client: httpx.AsyncClient) -> None:
+async def test_anonymous_rest_user_is_401_with_challenge(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/user")
 
     assert response.status_code == 401
@@ -53,7 +57,9 @@ async def test_graphql_user_null_when_anonymous_or_bad_key(
 ) -> None:
     anonymous = await graphql(client, USER_QUERY)
     wrong = await graphql(client, USER_QUERY, headers={"Authorization": "Bearer nope"})
-    placeholder = await graphql(client, USER_QUERY, headers={"Authorization": "Bearer None"})
+    placeholder = await graphql(
+        client, USER_QUERY, headers={"Authorization": "Bearer None"}
+    )
 
     assert anonymous == wrong == placeholder == {"data": {"user": None}}
 
@@ -125,7 +131,12 @@ async def test_update_user_rejects_bad_fields_by_name(
 ) -> None:
     response = await client.patch(
         "/user",
-        json={"website": "ftp://x", "github": "@ada", "spendLimit": -1, "colour": "red"},
+        json={
+            "website": "ftp://x",
+            "github": "@ada",
+            "spendLimit": -1,
+            "colour": "red",
+        },
         headers=ada.headers,
     )
 
@@ -137,7 +148,9 @@ async def test_update_user_rejects_bad_fields_by_name(
 
 async def test_update_user_needs_a_caller(client: httpx.AsyncClient) -> None:
     rest = await client.patch("/user", json={"bio": "x"})
-    body = await graphql(client, 'mutation { updateUser(input: {bio: "x"}) { username } }')
+    body = await graphql(
+        client, 'mutation { updateUser(input: {bio: "x"}) { username } }'
+    )
 
     assert rest.status_code == 401
     errors = body["errors"]

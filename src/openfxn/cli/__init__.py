@@ -26,7 +26,10 @@ def show_version(value: bool) -> None:
 @app.callback()
 def main_options(
     version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", callback=show_version,
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=show_version,
         is_eager=True,
     ),
 ) -> None:

@@ -6,6 +6,7 @@ They need the ``openfxn[server]`` extra; without it they say how to install it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,9 @@ admin = typer.Typer(help="Manage accounts and keys directly in the server's data
 schema = typer.Typer(help="Print the schemas this server publishes.")
 
 DATA_OPTION = typer.Option(
-    None, "--data", help="Data directory (default: OPENFXN_DATA or ~/.local/share/openfxn)."
+    None,
+    "--data",
+    help="Data directory (default: OPENFXN_DATA or ~/.local/share/openfxn).",
 )
 
 
@@ -44,7 +47,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         from openfxn.server.services.models import describe_validation_error
 
-        raise SystemExit(f"Invalid settings. {describe_validation_error(error.errors())}")
+        message = describe_validation_error(error.errors())
+        raise SystemExit(f"Invalid settings. {message}") from None
 
 
 def settings_table() -> str:
@@ -63,7 +67,9 @@ def serve(
     host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default 8000)."),
     data: Path = DATA_OPTION,
-    database_url: str = typer.Option(None, help="Database URL (default: SQLite in --data)."),
+    database_url: str = typer.Option(
+        None, help="Database URL (default: SQLite in --data)."
+    ),
     log_format: str = typer.Option(None, help="Log format: text or json."),
     log_level: str = typer.Option(None, help="Lowest level logged (default info)."),
     demo: bool = typer.Option(
@@ -117,7 +123,9 @@ def create_user(
     Example: `openfxn admin create-user ada --email ada@example.com`
     """
     settings = load_settings(data=data)
-    key = asyncio.run(run_admin(settings, "create-user", username, email=email, name=name))
+    key = asyncio.run(
+        run_admin(settings, "create-user", username, email=email, name=name)
+    )
     typer.echo(f"Created user '{username}'. Its access key, shown only once:", err=True)
     typer.echo(key)
 
@@ -138,7 +146,9 @@ def create_key(
     typer.echo(key)
 
 
-async def run_admin(settings: Settings, action: str, username: str, **options: Any) -> str:
+async def run_admin(
+    settings: Settings, action: str, username: str, **options: Any
+) -> str:
     from openfxn.server.errors import ServiceError
     from openfxn.server.services import Services
     from openfxn.server.store.database import Database
@@ -172,10 +182,8 @@ async def ensure_demo_account(settings: Settings) -> str:
     database = Database(settings)
     services = Services.create(database)
     try:
-        try:
+        with contextlib.suppress(Conflict):  # the account survives restarts
             await services.users.create("demo", name="Demo", email="demo@example.com")
-        except Conflict:
-            pass
         return (await services.access_keys.issue_for("demo", "demo")).key
     finally:
         await database.dispose()

@@ -90,7 +90,9 @@ async def health(request: Request) -> Response:
         "version": __version__,
     }
     return Response(
-        orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json"
+        orjson.dumps(body),
+        status_code=200 if ready else 503,
+        media_type="application/json",
     )
 
 

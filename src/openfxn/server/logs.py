@@ -18,7 +18,10 @@ import orjson
 from openfxn.server.settings import LogFormat
 
 # Attributes every LogRecord has; anything else was passed in `extra` and is a field.
-STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+}
 
 
 class JSONFormatter(logging.Formatter):
@@ -40,13 +43,17 @@ class JSONFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%H:%M:%S")
+        super().__init__(
+            "%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%H:%M:%S"
+        )
 
 
 def configure_logging(log_format: LogFormat, level: str) -> None:
     """Route openfxn's and uvicorn's loggers to standard error in one format."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONFormatter() if log_format == LogFormat.JSON else TextFormatter())
+    handler.setFormatter(
+        JSONFormatter() if log_format == LogFormat.JSON else TextFormatter()
+    )
     for name in ("openfxn", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,7 +60,9 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         except Exception:
-            server_logger.exception("request failed: %s %s", scope["method"], scope["path"])
+            server_logger.exception(
+                "request failed: %s %s", scope["method"], scope["path"]
+            )
             if not response_started:
                 status = 500
                 await error_response(500, INTERNAL_ERROR)(scope, receive, send)
@@ -130,7 +133,9 @@ class BodyLimitMiddleware:
             f"The request body is larger than this server accepts ({self.limit} "
             "bytes). Send less data, or raise OPENFXN_MAX_BODY_BYTES."
         )
-        await error_response(413, message, {"Connection": "close"})(scope, receive, send)
+        await error_response(413, message, {"Connection": "close"})(
+            scope, receive, send
+        )
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +10,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
 
 
-class SqliteSynchronous(str, Enum):
+class SqliteSynchronous(StrEnum):
     NORMAL = "normal"
     FULL = "full"
 

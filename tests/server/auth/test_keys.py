@@ -50,7 +50,9 @@ def test_hint_shows_only_the_ends() -> None:
 def test_verification_costs_microseconds() -> None:
     key = keys.generate_key()
 
-    seconds = timeit.timeit(lambda: keys.is_well_formed(key) and keys.digest(key), number=1000)
+    seconds = timeit.timeit(
+        lambda: keys.is_well_formed(key) and keys.digest(key), number=1000
+    )
 
     # A loose bound, to catch a slow KDF slipping in, not a benchmark.
     assert seconds < 1.0

@@ -15,7 +15,9 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def assert_envelope(response: httpx.Response) -> None:
-    assert response.headers["content-type"].startswith("application/json"), response.text
+    assert response.headers["content-type"].startswith("application/json"), (
+        response.text
+    )
     body = response.json()
     assert set(body) == {"error", "errors"}, body
     assert isinstance(body["error"], str)
@@ -31,13 +33,18 @@ def routes(app: FastAPI) -> list[Route]:
     return [route for route in app.routes if isinstance(route, Route)]
 
 
-async def test_wrong_methods_get_405_envelope(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_wrong_methods_get_405_envelope(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     checked = 0
     for route in routes(app):
         path = concrete(route.path)
         allowed = set(route.methods or ())
         for method in set(ALL_METHODS) - allowed:
-            if any(other.path == route.path and method in (other.methods or ()) for other in routes(app)):
+            if any(
+                other.path == route.path and method in (other.methods or ())
+                for other in routes(app)
+            ):
                 continue
             response = await client.request(method, path)
             assert response.status_code == 405, (method, path)
@@ -88,16 +95,16 @@ async def test_malformed_json_gets_400_envelope(
 async def test_non_json_body_names_the_content_type(
     client: httpx.AsyncClient, ada: Account
 ) -> None:
-    response = await client.post(
-        "/accessKeys", data={"name": "x"}, headers=ada.headers
-    )
+    response = await client.post("/accessKeys", data={"name": "x"}, headers=ada.headers)
 
     assert response.status_code == 400
     assert "application/json" in response.json()["error"]
     assert_envelope(response)
 
 
-async def test_malformed_credentials_get_401_envelope(client: httpx.AsyncClient) -> None:
+async def test_malformed_credentials_get_401_envelope(
+    client: httpx.AsyncClient,
+) -> None:
     headers = {"Authorization": "Digest x"}
     rest = await client.get("/user", headers=headers)
     graphql = await client.post(

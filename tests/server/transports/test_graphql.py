@@ -11,7 +11,6 @@ from openfxn.server.transports.graphql.schema import executable_schema, sdl
 from tests.conftest import SPEC, Account
 
 
-
 async def post(client: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Response:
     return await client.post("/graph", json=body, **kwargs)
 
@@ -49,7 +48,9 @@ async def test_undeclared_variables_are_ignored(
         headers=ada.headers,
     )
 
-    assert response.json() == {"data": {"user": {"username": "ada", "email": "ada@example.com"}}}
+    assert response.json() == {
+        "data": {"user": {"username": "ada", "email": "ada@example.com"}}
+    }
 
 
 async def test_aliases_fragments_and_variables(
@@ -64,7 +65,9 @@ async def test_aliases_fragments_and_variables(
     """
 
     response = await post(
-        client, {"query": query, "variables": {"who": {"username": "ada"}}}, headers=ada.headers
+        client,
+        {"query": query, "variables": {"who": {"username": "ada"}}},
+        headers=ada.headers,
     )
 
     assert response.json() == {
@@ -80,7 +83,9 @@ async def test_operation_name_selects_the_operation(
 ) -> None:
     query = "query A { user { username } } query B { accessKeys { name } }"
 
-    response = await post(client, {"query": query, "operationName": "B"}, headers=ada.headers)
+    response = await post(
+        client, {"query": query, "operationName": "B"}, headers=ada.headers
+    )
 
     assert response.json() == {"data": {"accessKeys": [{"name": "test"}]}}
 
@@ -167,14 +172,21 @@ async def test_missing_features_say_so(client: httpx.AsyncClient) -> None:
 
 
 async def test_resolver_crash_hides_the_traceback(
-    client: httpx.AsyncClient, ada: Account, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def explode(*args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(client._transport.app.state.services.access_keys, "list", explode)  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        client._transport.app.state.services.access_keys, "list", explode
+    )  # type: ignore[attr-defined]
 
-    response = await post(client, {"query": "{ accessKeys { name } }"}, headers=ada.headers)
+    response = await post(
+        client, {"query": "{ accessKeys { name } }"}, headers=ada.headers
+    )
 
     message = response.json()["errors"][0]["message"]
     assert response.status_code == 200
@@ -197,7 +209,9 @@ async def test_mutations_reject_invalid_input_by_field(
     assert error["extensions"]["status"] == 400
 
 
-async def test_graphql_is_also_served_at_graphql(client: httpx.AsyncClient, ada: Account) -> None:
+async def test_graphql_is_also_served_at_graphql(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
     response = await client.post(
         "/graphql", json={"query": "{ user { username } }"}, headers=ada.headers
     )

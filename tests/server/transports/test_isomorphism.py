@@ -33,14 +33,18 @@ class Case:
     variables: dict[str, Any] = field(default_factory=dict)
     declarations: str = ""
     body: dict[str, Any] | None = None
-    prepare: Callable[[httpx.AsyncClient, Account], Awaitable[dict[str, str]]] | None = None
+    prepare: (
+        Callable[[httpx.AsyncClient, Account], Awaitable[dict[str, str]]] | None
+    ) = None
 
 
 async def new_key_ids(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
     """Two fresh keys, one for each transport to revoke."""
     ids = {}
     for name in ("rest", "graphql"):
-        response = await client.post("/accessKeys", json={"name": "x"}, headers=account.headers)
+        response = await client.post(
+            "/accessKeys", json={"name": "x"}, headers=account.headers
+        )
         ids[name] = response.json()["accessKey"]["id"]
     return ids
 
@@ -103,7 +107,9 @@ def selection(type_: GraphQLOutputType) -> str:
 
 def normalize(data: Any) -> Any:
     if isinstance(data, dict):
-        return {k: "<volatile>" if k in VOLATILE else normalize(v) for k, v in data.items()}
+        return {
+            k: "<volatile>" if k in VOLATILE else normalize(v) for k, v in data.items()
+        }
     if isinstance(data, list):
         return [normalize(item) for item in data]
     return data
@@ -122,7 +128,10 @@ async def test_rest_and_graphql_agree(
         f"{'query' if type_name == 'Query' else 'mutation'} {case.declarations} "
         f"{{ result: {case.graphql}{selection(root.fields[field_name].type)} }}"
     )
-    variables = {k: v.format(**fills) if isinstance(v, str) else v for k, v in case.variables.items()}
+    variables = {
+        k: v.format(**fills) if isinstance(v, str) else v
+        for k, v in case.variables.items()
+    }
 
     rest = await client.request(
         operation.method, case.path.format(**fills), json=case.body, headers=ada.headers

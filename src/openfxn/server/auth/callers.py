@@ -99,5 +99,7 @@ class CallerResolver:
     async def touch(self, key_id: str) -> None:
         async with self.database.write() as session:
             await session.execute(
-                update(AccessKey).where(AccessKey.id == key_id).values(last_used=utcnow())
+                update(AccessKey)
+                .where(AccessKey.id == key_id)
+                .values(last_used=utcnow())
             )

@@ -48,7 +48,9 @@ class AccessKeyService:
             )
             return [to_access_key(row) for row in rows]
 
-    async def create(self, caller: Caller, request: CreateAccessKeyInput) -> NewAccessKey:
+    async def create(
+        self, caller: Caller, request: CreateAccessKeyInput
+    ) -> NewAccessKey:
         account = caller.require_account()
         if request.expires is not None:
             if request.expires.tzinfo is None:

@@ -121,7 +121,9 @@ class User(WireModel):
 class UpdateUserInput(InputModel):
     """Profile fields to change; a field sent as null is cleared, one left out kept."""
 
-    name: Annotated[str, Field(max_length=100), AfterValidator(check_name)] | None = None
+    name: Annotated[str, Field(max_length=100), AfterValidator(check_name)] | None = (
+        None
+    )
     bio: Annotated[str, Field(max_length=500)] | None = None
     avatar: WebUrl | None = None
     website: WebUrl | None = None

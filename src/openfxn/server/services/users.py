@@ -40,7 +40,9 @@ class UserService:
             )
         if account is None:
             raise NotFound(f"There is no user named '{username[:60]}'.")
-        return to_user(account, is_self=account.id == getattr(caller.account, "id", None))
+        return to_user(
+            account, is_self=account.id == getattr(caller.account, "id", None)
+        )
 
     async def update(self, caller: Caller, changes: UpdateUserInput) -> User:
         account_id = caller.require_account().id

@@ -23,7 +23,7 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Bring the database up to ``revision``; blocking, call it outside an event loop."""
+    """Migrate the database to ``revision``; blocking, so call it outside a loop."""
     if settings.database_url is None:
         settings.data.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings), revision)

@@ -7,6 +7,7 @@ and ``errors`` for clients that read GraphQL-style errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ def envelope(message: str) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
+    status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     headers = dict(headers or {})
     if status == 401:
@@ -58,7 +59,8 @@ async def handle_http_error(request: Request, error: Exception) -> Response:
         )
     elif error.status_code == 405:
         allowed = (error.headers or {}).get("Allow", "")
-        message = f"{request.method} is not allowed on {path}; use {allowed or 'another method'}."
+        allowed = allowed or "another method"
+        message = f"{request.method} is not allowed on {path}; use {allowed}."
     else:
         message = str(error.detail)
     return error_response(error.status_code, message, error.headers)
@@ -83,9 +85,10 @@ async def handle_validation_error(request: Request, error: Exception) -> Respons
     return error_response(400, message)
 
 
-EXCEPTION_HANDLERS = {
+ExceptionHandler = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], ExceptionHandler] = {
     ServiceError: handle_service_error,
     HTTPException: handle_http_error,
     RequestValidationError: handle_validation_error,
 }
-

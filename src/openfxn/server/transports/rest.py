@@ -36,7 +36,7 @@ def authorization_of(request: Request) -> str | None:
     """The Authorization header, decoded as UTF-8 (Starlette assumes Latin-1)."""
     for name, value in request.scope["headers"]:
         if name == b"authorization":
-            return value.decode("utf-8", "surrogateescape")
+            return bytes(value).decode("utf-8", "surrogateescape")
     return None
 
 

@@ -35,7 +35,9 @@ async def run_online(settings: Settings) -> None:
 def main() -> None:
     settings = context.config.attributes.get("settings")
     if settings is None:  # the alembic CLI, for writing new revisions
-        settings = Settings(database_url=context.config.get_main_option("sqlalchemy.url"))
+        settings = Settings(
+            database_url=context.config.get_main_option("sqlalchemy.url")
+        )
     asyncio.run(run_online(settings))
 
 

@@ -98,7 +98,9 @@ def read_request(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
         )
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise InvalidRequest("'variables' must be a JSON object mapping names to values.")
+        raise InvalidRequest(
+            "'variables' must be a JSON object mapping names to values."
+        )
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise InvalidRequest("'operationName' must be a string naming an operation.")

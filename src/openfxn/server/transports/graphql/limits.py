@@ -76,7 +76,9 @@ def depth_of(
             # A cycle is reported by validation; here it only must not recurse forever.
             if name in visiting or name not in fragments:
                 continue
-            depth = depth_of(fragments[name].selection_set, fragments, visiting | {name})
+            depth = depth_of(
+                fragments[name].selection_set, fragments, visiting | {name}
+            )
         else:
             continue
         deepest = max(deepest, depth)

@@ -33,15 +33,13 @@ class Context:
     services: Services
 
 
-def context_of(info: GraphQLResolveInfo) -> Context:
-    context: Context = info.context
-    return context
+Info = GraphQLResolveInfo[Context]
 
 
 async def resolve_user(
-    _root: None, info: GraphQLResolveInfo, input: Wire | None = None
+    _root: None, info: Info, input: Wire | None = None
 ) -> Wire | None:
-    context = context_of(info)
+    context = info.context
     username = (input or {}).get("username") or (input or {}).get("organization")
     if username is None:
         # Anonymous callers get null, not an error: `fxn auth login` relies on it.
@@ -54,29 +52,29 @@ async def resolve_user(
         return None
 
 
-async def resolve_update_user(_root: None, info: GraphQLResolveInfo, input: Wire) -> Wire:
-    context = context_of(info)
-    user = await context.services.users.update(context.caller, parse(UpdateUserInput, input))
+async def resolve_update_user(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
+    user = await context.services.users.update(
+        context.caller, parse(UpdateUserInput, input)
+    )
     return to_wire(user)
 
 
-async def resolve_access_keys(_root: None, info: GraphQLResolveInfo) -> list[Wire]:
-    context = context_of(info)
-    return [to_wire(key) for key in await context.services.access_keys.list(context.caller)]
+async def resolve_access_keys(_root: None, info: Info) -> list[Wire]:
+    context = info.context
+    return [
+        to_wire(key) for key in await context.services.access_keys.list(context.caller)
+    ]
 
 
-async def resolve_create_access_key(
-    _root: None, info: GraphQLResolveInfo, input: Wire
-) -> Wire:
-    context = context_of(info)
+async def resolve_create_access_key(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
     request = parse(CreateAccessKeyInput, input)
     return to_wire(await context.services.access_keys.create(context.caller, request))
 
 
-async def resolve_revoke_access_key(
-    _root: None, info: GraphQLResolveInfo, input: Wire
-) -> Wire:
-    context = context_of(info)
+async def resolve_revoke_access_key(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
     request = parse(RevokeAccessKeyInput, input)
     return to_wire(await context.services.access_keys.revoke(context.caller, request))
 
@@ -94,7 +92,7 @@ RESOLVERS: dict[str, Resolver] = {
 def not_available(feature: str) -> Resolver:
     """A resolver for a part of the 2023 API that this server does not offer yet."""
 
-    async def resolve(_root: Any, info: GraphQLResolveInfo, **_args: Any) -> None:
+    async def resolve(_root: Any, info: Info, **_args: Any) -> None:
         raise NotAvailableYet(
             f"{feature} are not available on this openfxn server yet; the field "
             f"'{info.parent_type.name}.{info.field_name}' is in the schema so that "
