@@ -122,3 +122,15 @@ async def test_unhandled_errors_become_500_envelope(
     assert response.status_code == 500
     assert "internal detail" not in response.text
     assert response.json()["errors"] == [{"message": response.json()["error"]}]
+
+
+async def test_access_line_cannot_be_forged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openfxn.access")
+
+    await client.get("/users/a%0aINFO forged 200")
+
+    (line,) = [r for r in caplog.records if r.name == "openfxn.access"]
+    assert "\n" not in line.getMessage()
+    assert "%0a" in line.getMessage()

@@ -22,7 +22,7 @@ from openfxn.server.settings import Settings
 from openfxn.server.store.database import Database
 from openfxn.server.transports.errors import EXCEPTION_HANDLERS
 from openfxn.server.transports.graphql.endpoint import GraphQLEndpoint
-from openfxn.server.transports.rest import build_router
+from openfxn.server.transports.rest import add_routes
 
 logger = logging.getLogger("openfxn.server")
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
-    app.include_router(build_router())
+    add_routes(app)
     graphql = GraphQLEndpoint(settings)
     for path in ("/graph", "/graphql"):
         app.add_route(path, graphql.handle, methods=["POST"], include_in_schema=False)

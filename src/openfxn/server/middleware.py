@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,21 +76,31 @@ class RequestMiddleware:
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
         username = scope.get("state", {}).get("username")
+        path = printable_path(scope)
         access_logger.info(
             "%s %s %d %.1fms %s",
             method,
-            scope["path"],
+            path,
             status,
             elapsed * 1000,
             username or "-",
             extra={
                 "method": method,
-                "path": scope["path"],
+                "path": path,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 3),
                 "username": username,
             },
         )
+
+
+def printable_path(scope: Scope) -> str:
+    """The path as the client sent it, percent-encoded: no line breaks in logs."""
+    raw = scope.get("raw_path")
+    if raw is None:
+        return quote(scope["path"])
+    # Some servers include the query in raw_path; it is never logged.
+    return bytes(raw).split(b"?", 1)[0].decode("ascii", "backslashreplace")
 
 
 class BodyLimitMiddleware:

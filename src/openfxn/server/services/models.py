@@ -7,7 +7,6 @@ two transports return the same data by construction.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -47,20 +46,38 @@ def check_github(value: str) -> str:
     return value
 
 
-def check_spend_limit(value: float) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError("must be a finite amount of zero or more")
-    return value
-
-
 def check_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank; send null to clear it")
     return value
 
 
-Username = Annotated[str, AfterValidator(check_username)]
-WebUrl = Annotated[str, Field(max_length=2048), AfterValidator(check_web_url)]
+# The patterns document in the schemas what the checks enforce with better messages.
+Username = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": USERNAME.pattern}),
+    AfterValidator(check_username),
+]
+WebUrl = Annotated[
+    str,
+    Field(max_length=2048, json_schema_extra={"pattern": r"^https?://[^\s/?#]+\S*$"}),
+    AfterValidator(check_web_url),
+]
+ProfileName = Annotated[
+    str,
+    Field(min_length=1, max_length=100, json_schema_extra={"pattern": r"\S"}),
+    AfterValidator(check_name),
+]
+KeyName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"\S"}),
+    AfterValidator(check_name),
+]
+GithubHandle = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": GITHUB_HANDLE.pattern}),
+    AfterValidator(check_github),
+]
 
 
 class WireModel(BaseModel):
@@ -121,14 +138,14 @@ class User(WireModel):
 class UpdateUserInput(InputModel):
     """Profile fields to change; a field sent as null is cleared, one left out kept."""
 
-    name: Annotated[str, Field(max_length=100), AfterValidator(check_name)] | None = (
-        None
-    )
+    name: ProfileName | None = None
     bio: Annotated[str, Field(max_length=500)] | None = None
     avatar: WebUrl | None = None
     website: WebUrl | None = None
-    github: Annotated[str, AfterValidator(check_github)] | None = None
-    spend_limit: Annotated[float, AfterValidator(check_spend_limit)] | None = None
+    github: GithubHandle | None = None
+    spend_limit: (
+        Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] | None
+    ) = None
 
 
 # ---------- access keys ----------
@@ -153,7 +170,7 @@ class NewAccessKey(WireModel):
 
 
 class CreateAccessKeyInput(InputModel):
-    name: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_name)]
+    name: KeyName
     expires: datetime | None = None
 
 

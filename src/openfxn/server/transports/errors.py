@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from openfxn.server.errors import ServiceError
 from openfxn.server.services.models import describe_validation_error
@@ -58,12 +59,22 @@ async def handle_http_error(request: Request, error: Exception) -> Response:
             "/openapi.json; GraphQL is served at /graph."
         )
     elif error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
-        allowed = allowed or "another method"
+        allowed = allowed_methods(request)
         message = f"{request.method} is not allowed on {path}; use {allowed}."
+        return error_response(405, message, {"Allow": allowed})
     else:
         message = str(error.detail)
     return error_response(error.status_code, message, error.headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method served at this path (Starlette names only one route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "\0"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 async def handle_validation_error(request: Request, error: Exception) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
 from pydantic import BaseModel
 
 from openfxn.server.auth.callers import Caller
@@ -110,10 +110,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+def add_routes(app: FastAPI) -> None:
+    """One route per operation, straight on the app so that 405s can list them all."""
     for operation in OPERATIONS:
-        router.add_api_route(
+        app.add_api_route(
             operation.path,
             HANDLERS[operation.name],
             methods=[operation.method],
@@ -121,6 +121,4 @@ def build_router() -> APIRouter:
             summary=operation.summary,
             status_code=201 if operation.method == "POST" else 200,
             responses=ERROR_RESPONSES,
-            response_model_exclude_unset=False,
         )
-    return router

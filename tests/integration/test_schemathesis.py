@@ -1,0 +1,105 @@
+"""Property-based fuzzing of both transports with schemathesis, on a real server.
+
+REST cases come from the published OpenAPI document and GraphQL ones from the
+schema by introspection. Replies must conform: no 5xx or GraphQL server
+error, only documented statuses and content types, bodies matching their
+schemas, invalid input refused and valid input accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import schemathesis
+from graphql import StringValueNode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import CHECKS
+
+from tests.integration.support import LiveServer
+
+EXAMPLES = 40
+NOT_BUILT_YET = ("predictor", "Predictor", "Prediction", "UploadUrl", "Environment")
+"Root fields answered only with NOT_IMPLEMENTED: nothing to fuzz there yet."
+
+# "Expires in the future" and the like cannot be said in JSON Schema, so
+# schema-valid input may still be refused. Fields not built yet answer with a
+# NOT_IMPLEMENTED error by design; `no_internal_errors` replaces the stock
+# server-error check to allow exactly that.
+REPLACED_CHECKS = {"positive_data_acceptance", "not_a_server_error"}
+
+
+def no_internal_errors(
+    ctx: schemathesis.CheckContext,
+    response: schemathesis.Response,
+    case: schemathesis.Case,
+) -> bool:
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    if "/graph" in case.path:
+        for error in response.json().get("errors") or []:
+            code = (error.get("extensions") or {}).get("code")
+            assert code != "INTERNAL", error
+            if code is None:
+                assert "path" not in error, f"an unclassified execution error: {error}"
+    return True
+
+
+def datetimes() -> st.SearchStrategy[StringValueNode]:
+    future = datetime.now(UTC) + timedelta(days=1)
+    moments = st.datetimes(
+        min_value=future.replace(tzinfo=None), timezones=st.just(UTC)
+    )
+    return moments.map(lambda moment: StringValueNode(value=moment.isoformat()))
+
+
+schemathesis.graphql.scalar("DateTime", datetimes())
+
+
+def checks() -> list[schemathesis.CheckFunction]:
+    kept = [
+        check for check in CHECKS.get_all() if check.__name__ not in REPLACED_CHECKS
+    ]
+    return [*kept, no_internal_errors]
+
+
+def operations(schema: schemathesis.BaseSchema) -> Iterator[schemathesis.APIOperation]:
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if not any(part in operation.label for part in NOT_BUILT_YET):
+            yield operation
+
+
+def fuzz(schema: schemathesis.BaseSchema, live_server: LiveServer) -> int:
+    headers = {"Authorization": f"Bearer {live_server.key}"}
+    tested = 0
+    for operation in operations(schema):
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=headers, checks=checks())
+
+        check()
+        tested += 1
+    return tested
+
+
+@pytest.mark.timeout(300)
+def test_rest_api_conforms_to_openapi(live_server: LiveServer) -> None:
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json")
+
+    assert fuzz(schema, live_server) >= 6
+
+
+@pytest.mark.timeout(300)
+def test_graphql_api_conforms_to_schema(live_server: LiveServer) -> None:
+    schema = schemathesis.graphql.from_url(f"{live_server.url}/graph")
+
+    assert fuzz(schema, live_server) >= 5
