@@ -48,7 +48,9 @@ def command_paths(group: typer.Typer) -> list[str]:
 def test_every_cli_command_is_documented() -> None:
     documented = read("README.md") + read("docs/api.md")
 
-    missing = [path for path in command_paths(app) if f"openfxn {path}" not in documented]
+    missing = [
+        path for path in command_paths(app) if f"openfxn {path}" not in documented
+    ]
 
     assert missing == []
 
@@ -56,4 +58,8 @@ def test_every_cli_command_is_documented() -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     readme = read("README.md")
 
-    assert readme.index("scripts/demo") < readme.index("scripts/test") < readme.index("---")
+    assert (
+        readme.index("scripts/demo")
+        < readme.index("scripts/test")
+        < readme.index("---")
+    )

@@ -58,7 +58,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 env=loopback_env(),
                 start_new_session=True,  # its own process group, checked at teardown
             )
-        if wait_until_ready(process, url, log):
+        try:
+            ready = wait_until_ready(process, url, log)
+        except BaseException:  # timed out or interrupted: leave nothing running
+            stop(process)
+            raise
+        if ready:
             break
         process.wait()
     else:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -76,7 +76,7 @@ class LiveServer:
     """A running server: its base URL, peter's access key, data dir and log."""
 
     url: str
-    key: str
+    key: str = field(repr=False)  # keep it out of failure reports
     data: Path
     log: Path
     username: str = USERNAME

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.support import COMMAND_TIMEOUT_S, LiveServer, loopback_env
@@ -105,31 +106,26 @@ def test_non_ascii_basic_key_unauthorized(
     )
 
 
-def test_log_omits_key_names_user(curl_binary: str, live_server: LiveServer) -> None:
+def test_log_omits_key_names_user(live_server: LiveServer) -> None:
     url, key = live_server.url, live_server.key
     before = live_server.log_text().count("openfxn.access")
-    replies = [
-        curl(curl_binary, f"{url}/user", "-H", f"Authorization: Bearer {key}"),
-        curl(curl_binary, f"{url}/user", "-u", f"{key}:"),
-        curl(
-            curl_binary,
-            f"{url}/graph",
-            "-H",
-            f"Authorization: Bearer {key}",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            json.dumps(USER_QUERY),
-        ),
-        curl(curl_binary, f"{url}/user", "-H", f"Authorization: Bearer {key}x"),
-    ]
-    assert [reply.status for reply in replies] == [200, 200, 200, 401], replies
+    bearer = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(trust_env=False, timeout=20) as client:
+        statuses = [
+            client.get(f"{url}/user", headers=bearer).status_code,
+            client.get(f"{url}/user", auth=(key, "")).status_code,
+            client.post(f"{url}/graph", headers=bearer, json=USER_QUERY).status_code,
+            client.get(
+                f"{url}/user", headers={"Authorization": f"Bearer {key}x"}
+            ).status_code,
+        ]
+    assert statuses == [200, 200, 200, 401]
 
     log = live_server.wait_for_log(
-        lambda text: text.count("openfxn.access") >= before + len(replies)
+        lambda text: text.count("openfxn.access") >= before + len(statuses)
     )
     access_lines = [line for line in log.splitlines() if "openfxn.access" in line]
-    assert len(access_lines) >= before + len(replies), log
+    assert len(access_lines) >= before + len(statuses), log
     for secret in live_server.secrets():
         assert secret not in log, f"the server log contains the key:\n{log}"
     assert any(

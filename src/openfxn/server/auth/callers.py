@@ -32,8 +32,8 @@ NO_CREDENTIAL = (
 )
 INVALID_KEY = (
     "The access key is not valid: it is mistyped, revoked, or was never issued by "
-    "this server. Create a new key with 'openfxn keys create' or "
-    "'openfxn admin create-key USERNAME'."
+    "this server. Create a new key with POST /accessKeys (GraphQL "
+    "createAccessKey), or on the server with 'openfxn admin create-key USERNAME'."
 )
 EXPIRED_KEY = (
     "The access key expired on {expires}. Create a new key and use it instead."
