@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.conftest import Account, MakeAccount, count_rows
 
@@ -52,8 +54,6 @@ async def test_keys_are_stored_only_as_digests(
     database = app.state.database
 
     async with database.read() as session:
-        from sqlalchemy import text
-
         rows = (await session.execute(text("SELECT * FROM access_keys"))).all()
 
     dump = repr(rows)
@@ -102,25 +102,28 @@ async def test_cannot_revoke_anothers_key(
 
 
 async def test_expired_key_is_refused_with_reason(
-    app: FastAPI, client: httpx.AsyncClient, ada: Account
+    client: httpx.AsyncClient, ada: Account
 ) -> None:
-    soon = datetime.now(UTC) + timedelta(seconds=60)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
     created = await create_key(client, ada, expires=soon.isoformat())
     headers = {"Authorization": f"Bearer {created['key']}"}
     assert (await client.get("/user", headers=headers)).status_code == 200
 
-    async with app.state.database.write() as session:
-        from sqlalchemy import text
-
-        past = datetime.now(UTC) - timedelta(days=1)
-        await session.execute(
-            text("UPDATE access_keys SET expires = :past WHERE id = :id"),
-            {"past": past.replace(tzinfo=None), "id": created["accessKey"]["id"]},
-        )
+    await asyncio.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
     response = await client.get("/user", headers=headers)
 
     assert response.status_code == 401
     assert "expired" in response.json()["error"]
+
+
+async def test_profile_changes_show_at_once(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
+    assert (await client.get("/user", headers=ada.headers)).json()["bio"] is None
+
+    await client.patch("/user", json={"bio": "Analyst"}, headers=ada.headers)
+
+    assert (await client.get("/user", headers=ada.headers)).json()["bio"] == "Analyst"
 
 
 async def test_expiry_must_be_future_and_zoned(

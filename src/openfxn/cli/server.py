@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from openfxn.server.services import Services
     from openfxn.server.settings import Settings
 
 admin = typer.Typer(help="Manage accounts and keys directly in the server's database.")
@@ -123,9 +125,7 @@ def create_user(
     Example: `openfxn admin create-user ada --email ada@example.com`
     """
     settings = load_settings(data=data)
-    key = asyncio.run(
-        run_admin(settings, "create-user", username, email=email, name=name)
-    )
+    key = asyncio.run(add_user(settings, username, email, name))
     typer.echo(f"Created user '{username}'. Its access key, shown only once:", err=True)
     typer.echo(key)
 
@@ -141,14 +141,15 @@ def create_key(
     Example: `openfxn admin create-key ada --name laptop`
     """
     settings = load_settings(data=data)
-    key = asyncio.run(run_admin(settings, "create-key", username, name=name))
+    key = asyncio.run(add_key(settings, username, name))
     typer.echo(f"New access key for '{username}', shown only once:", err=True)
     typer.echo(key)
 
 
-async def run_admin(
-    settings: Settings, action: str, username: str, **options: Any
-) -> str:
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """The services on a migrated database; a refusal ends the command in one line."""
+    from openfxn.server.auth.cache import KeyCache
     from openfxn.server.errors import ServiceError
     from openfxn.server.services import Services
     from openfxn.server.store.database import Database
@@ -156,37 +157,37 @@ async def run_admin(
 
     await asyncio.to_thread(upgrade, settings)
     database = Database(settings)
-    services = Services.create(database)
     try:
-        if action == "create-user":
-            await services.users.create(
-                username, email=options["email"], name=options["name"]
-            )
-            new_key = await services.access_keys.issue_for(username, "admin")
-        else:
-            new_key = await services.access_keys.issue_for(username, options["name"])
+        yield Services.create(database, KeyCache())
     except ServiceError as error:
         raise SystemExit(error.message) from None
-    except ValueError as error:
-        raise SystemExit(f"Invalid username. {error}") from None
     finally:
         await database.dispose()
-    return new_key.key
+
+
+async def add_user(
+    settings: Settings, username: str, email: str | None, name: str | None
+) -> str:
+    async with open_services(settings) as services:
+        try:
+            await services.users.create(username, email=email, name=name)
+        except ValueError as error:
+            raise SystemExit(f"Invalid username. {error}") from None
+        return (await services.access_keys.issue_for(username, "admin")).key
+
+
+async def add_key(settings: Settings, username: str, name: str) -> str:
+    async with open_services(settings) as services:
+        return (await services.access_keys.issue_for(username, name)).key
 
 
 async def ensure_demo_account(settings: Settings) -> str:
     from openfxn.server.errors import Conflict
-    from openfxn.server.services import Services
-    from openfxn.server.store.database import Database
 
-    database = Database(settings)
-    services = Services.create(database)
-    try:
+    async with open_services(settings) as services:
         with contextlib.suppress(Conflict):  # the account survives restarts
             await services.users.create("demo", name="Demo", email="demo@example.com")
         return (await services.access_keys.issue_for("demo", "demo")).key
-    finally:
-        await database.dispose()
 
 
 @schema.command("graphql")

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openfxn import __version__
+from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import CallerResolver
 from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
 from openfxn.server.services import Services
@@ -43,8 +44,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings)
         app.state.database = database
-        app.state.services = Services.create(database)
-        app.state.callers = CallerResolver(database)
+        keys = KeyCache()
+        app.state.services = Services.create(database, keys)
+        app.state.callers = CallerResolver(database, keys)
         logger.info("database %s", redact_url(database.url))
         logger.info("data directory %s", settings.data)
         try:

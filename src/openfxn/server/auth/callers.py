@@ -11,12 +11,13 @@ another branch here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from openfxn.server.auth import keys
+from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.credentials import parse_authorization
 from openfxn.server.errors import Unauthenticated
 from openfxn.server.store.database import Database
@@ -64,8 +65,9 @@ ANONYMOUS = Caller()
 
 
 class CallerResolver:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cache: KeyCache) -> None:
         self.database = database
+        self.cache = cache
 
     async def resolve(self, authorization: str | None) -> Caller:
         """The caller for an ``Authorization`` header value (None when absent)."""
@@ -75,14 +77,22 @@ class CallerResolver:
         if not keys.is_well_formed(credential):
             return Caller(credential=credential, problem=INVALID_KEY)
 
+        digest = keys.digest(credential)
+        key = self.cache.get(digest)
+        if key is None:
+            key = await self.fetch(digest)
+        return await self.check(key, credential)
+
+    async def fetch(self, digest: str) -> AccessKey | None:
         async with self.database.read() as session:
-            query = (
+            key = await session.scalar(
                 select(AccessKey)
-                .where(AccessKey.digest == keys.digest(credential))
+                .where(AccessKey.digest == digest)
                 .options(joinedload(AccessKey.account))
             )
-            key = await session.scalar(query)
-        return await self.check(key, credential)
+        if key is not None:
+            self.cache.put(digest, key)
+        return key
 
     async def check(self, key: AccessKey | None, credential: str) -> Caller:
         now = utcnow()
@@ -93,13 +103,12 @@ class CallerResolver:
             return Caller(credential=credential, key_id=key.id, problem=problem)
 
         if key.last_used is None or now - key.last_used > LAST_USED_RESOLUTION:
-            await self.touch(key.id)
+            key.last_used = now  # also on the cached copy, so it is written once
+            await self.touch(key.id, now)
         return Caller(account=key.account, credential=credential, key_id=key.id)
 
-    async def touch(self, key_id: str) -> None:
+    async def touch(self, key_id: str, now: datetime) -> None:
         async with self.database.write() as session:
             await session.execute(
-                update(AccessKey)
-                .where(AccessKey.id == key_id)
-                .values(last_used=utcnow())
+                update(AccessKey).where(AccessKey.id == key_id).values(last_used=now)
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openfxn.server.auth.cache import KeyCache
 from openfxn.server.services.access_keys import AccessKeyService
 from openfxn.server.services.users import UserService
 from openfxn.server.store.database import Database
@@ -22,5 +23,8 @@ class Services:
     access_keys: AccessKeyService
 
     @classmethod
-    def create(cls, database: Database) -> Services:
-        return cls(users=UserService(database), access_keys=AccessKeyService(database))
+    def create(cls, database: Database, keys: KeyCache) -> Services:
+        return cls(
+            users=UserService(database, keys),
+            access_keys=AccessKeyService(database, keys),
+        )

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from openfxn.server.auth import keys
+from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import Caller
 from openfxn.server.errors import InvalidRequest, NotFound
 from openfxn.server.services.models import (
@@ -32,8 +33,9 @@ def to_access_key(row: tables.AccessKey) -> AccessKey:
 
 
 class AccessKeyService:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, keys: KeyCache) -> None:
         self.database = database
+        self.keys = keys
 
     async def list(self, caller: Caller) -> list[AccessKey]:
         account = caller.require_account()
@@ -114,4 +116,5 @@ class AccessKeyService:
                 .where(tables.AccessKey.id == row.id)
                 .values(revoked=utcnow())
             )
+        self.keys.forget(key_id=row.id)
         return to_access_key(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import Caller
 from openfxn.server.errors import Conflict, NotFound
 from openfxn.server.services.models import UpdateUserInput, User, check_username
@@ -27,8 +28,9 @@ def to_user(account: Account, *, is_self: bool) -> User:
 
 
 class UserService:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, keys: KeyCache) -> None:
         self.database = database
+        self.keys = keys
 
     async def retrieve_current(self, caller: Caller) -> User:
         return to_user(caller.require_account(), is_self=True)
@@ -50,6 +52,7 @@ class UserService:
             account = await session.get_one(Account, account_id)
             for field in changes.model_fields_set:
                 setattr(account, field, getattr(changes, field))
+        self.keys.forget(account_id=account_id)
         return to_user(account, is_self=True)
 
     async def create(
