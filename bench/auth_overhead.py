@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -75,6 +76,8 @@ class Row:
     connections: int
     wrk: WrkResult
     server_cpu_s: float
+    other_cpu_s: float
+    steal_s: float
 
     @property
     def cpu_us_per_request(self) -> float:
@@ -267,6 +270,46 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU time of all CPUs since boot: (busy, stolen by the hypervisor)."""
+    with open("/proc/stat") as stat:
+        # user nice system idle iowait irq softirq steal
+        fields = [int(value) for value in stat.readline().split()[1:9]]
+    busy = sum(fields) - fields[3] - fields[4] - fields[7]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return busy / ticks, fields[7] / ticks
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this script's finished children (wrk), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """Cumulative CPU seconds: the server's, wrk's, and the whole machine's."""
+
+    server: float
+    load: float
+    machine: float
+    steal: float
+
+    def others(self) -> float:
+        """CPU time spent by neither the server nor wrk (nor this script)."""
+        return self.machine - self.server - self.load - time.process_time()
+
+
+def sample_cpu(server_pid: int) -> CpuSample:
+    machine, steal = machine_cpu_seconds()
+    return CpuSample(
+        server=cpu_seconds(server_pid),
+        load=children_cpu_seconds(),
+        machine=machine,
+        steal=steal,
+    )
+
+
 def run_wrk(
     tools: Tools, url: str, connections: int, seconds: int, key: str | None
 ) -> str:
@@ -329,14 +372,18 @@ def measure(
     connections: int,
     args: argparse.Namespace,
 ) -> tuple[Row, WrkResult]:
-    """A warm-up run, then a measured run with server CPU sampled around it."""
+    """A warm-up run, then a measured run with CPU time sampled around it."""
     url = server.base_url + endpoint
     key = server.key if endpoint != BASELINE else None
     warmup = parse_wrk(run_wrk(tools, url, connections, args.warmup, key))
-    before = cpu_seconds(server.pid)
+    before = sample_cpu(server.pid)
     report = run_wrk(tools, url, connections, args.duration, key)
-    used = cpu_seconds(server.pid) - before
-    return Row(endpoint, connections, parse_wrk(report), used), warmup
+    after = sample_cpu(server.pid)
+    server_cpu = after.server - before.server
+    other_cpu = after.others() - before.others()
+    steal = after.steal - before.steal
+    row = Row(endpoint, connections, parse_wrk(report), server_cpu, other_cpu, steal)
+    return row, warmup
 
 
 def ratio_cell(row: Row, rows: Sequence[Row]) -> str:
@@ -386,10 +433,21 @@ def format_load(start: tuple[float, ...], end: tuple[float, ...]) -> str:
     return f"load average (1/5/15 min): start {show(start)}, end {show(end)}"
 
 
+def format_interference(rows: Sequence[Row], duration: int) -> str:
+    """How much CPU others took while the measured runs ran: a quiet machine is ~0."""
+    other = max(sum(row.other_cpu_s for row in rows), 0.0)
+    steal = sum(row.steal_s for row in rows)
+    available = len(rows) * duration * (os.cpu_count() or 1)
+    return (
+        f"during the measured runs ({available} CPU-s): other processes used "
+        f"{other:.1f} CPU-s ({100 * other / available:.0f}%), "
+        f"the hypervisor stole {steal:.1f} ({100 * steal / available:.0f}%)"
+    )
+
+
 def describe_setup(tools: Tools, args: argparse.Namespace) -> str:
-    database = "SQLite (temporary)" if args.database_url is None else "PostgreSQL"
-    if args.database_url is not None and not args.database_url.startswith("postg"):
-        database = args.database_url.partition(":")[0]
+    url = args.database_url
+    database = "SQLite (temporary)" if url is None else url.partition(":")[0]
     pinning = (
         f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}"
         if tools.taskset
@@ -436,6 +494,7 @@ def run(args: argparse.Namespace) -> int:
                 warmups.append(warmup)
     print(format_table(rows))
     print(format_load(load_start, os.getloadavg()))
+    print(format_interference(rows, args.duration))
     notes = error_notes(rows, warmups)
     for note in notes:
         print(note, file=sys.stderr)
@@ -448,7 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except KeyboardInterrupt:
-        print("interrupted; the server is stopped", file=sys.stderr)
+        print(
+            "interrupted; the server is stopped and its data removed", file=sys.stderr
+        )
         return 130
     except (RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -94,3 +94,13 @@ def test_version_flag_prints_version() -> None:
 
     assert code == 0
     assert stdout.strip()
+
+
+def test_unreachable_database_is_one_line() -> None:
+    code, stdout, stderr = invoke(
+        "admin", "create-user", "ada", "--database-url", "postgresql://x@127.0.0.1:1/x"
+    )
+
+    assert code != 0
+    assert "Cannot use the database at" in stdout + stderr
+    assert "Traceback" not in stdout + stderr

@@ -26,6 +26,11 @@ DATA_OPTION = typer.Option(
     "--data",
     help="Data directory (default: OPENFXN_DATA or ~/.local/share/openfxn).",
 )
+DATABASE_OPTION = typer.Option(
+    None,
+    "--database-url",
+    help="Database URL (default: OPENFXN_DATABASE_URL, or SQLite in the data dir).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,9 +74,7 @@ def serve(
     host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default 8000)."),
     data: Path = DATA_OPTION,
-    database_url: str = typer.Option(
-        None, help="Database URL (default: SQLite in --data)."
-    ),
+    database_url: str = DATABASE_OPTION,
     log_format: str = typer.Option(None, help="Log format: text or json."),
     log_level: str = typer.Option(None, help="Lowest level logged (default info)."),
     demo: bool = typer.Option(
@@ -119,12 +122,13 @@ def create_user(
     email: str = typer.Option(None, help="The user's email address."),
     name: str = typer.Option(None, help="The user's display name."),
     data: Path = DATA_OPTION,
+    database_url: str = DATABASE_OPTION,
 ) -> None:
     """Create a user and an access key for it; the key is the last line printed.
 
     Example: `openfxn admin create-user ada --email ada@example.com`
     """
-    settings = load_settings(data=data)
+    settings = load_settings(data=data, database_url=database_url)
     key = asyncio.run(add_user(settings, username, email, name))
     typer.echo(f"Created user '{username}'. Its access key, shown only once:", err=True)
     typer.echo(key)
@@ -135,12 +139,13 @@ def create_key(
     username: str = typer.Argument(..., help="The user to issue the key for."),
     name: str = typer.Option("cli", help="What the key is for."),
     data: Path = DATA_OPTION,
+    database_url: str = DATABASE_OPTION,
 ) -> None:
     """Issue another access key for a user; the key is the last line printed.
 
     Example: `openfxn admin create-key ada --name laptop`
     """
-    settings = load_settings(data=data)
+    settings = load_settings(data=data, database_url=database_url)
     key = asyncio.run(add_key(settings, username, name))
     typer.echo(f"New access key for '{username}', shown only once:", err=True)
     typer.echo(key)
@@ -149,18 +154,26 @@ def create_key(
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The services on a migrated database; a refusal ends the command in one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from openfxn.server.app import redact_url
     from openfxn.server.auth.cache import KeyCache
     from openfxn.server.errors import ServiceError
     from openfxn.server.services import Services
     from openfxn.server.store.database import Database
     from openfxn.server.store.migrate import upgrade
 
-    await asyncio.to_thread(upgrade, settings)
     database = Database(settings)
     try:
+        await asyncio.to_thread(upgrade, settings)
         yield Services.create(database, KeyCache())
     except ServiceError as error:
         raise SystemExit(error.message) from None
+    except (OSError, SQLAlchemyError) as error:
+        raise SystemExit(
+            f"Cannot use the database at {redact_url(database.url)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        ) from None
     finally:
         await database.dispose()
 

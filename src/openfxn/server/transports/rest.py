@@ -46,7 +46,7 @@ async def get_caller(request: Request) -> Caller:
     return caller
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
