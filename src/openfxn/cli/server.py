@@ -104,8 +104,9 @@ def serve(
     if demo:
         key = asyncio.run(ensure_demo_account(settings))
         url = f"http://{settings.host}:{settings.port}"
-        typer.echo(f"Demo account 'demo', access key:\n{key}\nTry:\n")
-        typer.echo(f'  curl {url}/user -H "Authorization: Bearer {key}"\n')
+        typer.echo(f"Demo account 'demo', access key:\n{key}\n\nTry either:\n")
+        typer.echo(f'  curl {url}/user -H "Authorization: Bearer {key}"')
+        typer.echo(f"  curl {url}/user -u {key}:\n")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
