@@ -160,6 +160,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from openfxn.server.app import redact_url
     from openfxn.server.auth.cache import KeyCache
     from openfxn.server.errors import ServiceError
+    from openfxn.server.secrets import load_key_ring
     from openfxn.server.services import Services
     from openfxn.server.store.database import Database
     from openfxn.server.store.migrate import upgrade
@@ -167,7 +168,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     database = Database(settings)
     try:
         await asyncio.to_thread(upgrade, settings)
-        yield Services.create(database, KeyCache())
+        yield Services.create(settings, database, KeyCache(), load_key_ring(settings))
     except ServiceError as error:
         raise SystemExit(error.message) from None
     except (OSError, SQLAlchemyError) as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,15 +13,21 @@ from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from openfxn import __version__
 from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import CallerResolver
 from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
+from openfxn.server.runtime.provisioning import Provisioner
+from openfxn.server.secrets import load_key_ring
 from openfxn.server.services import Services
+from openfxn.server.services.uploads import PREFIX, upload_limits
 from openfxn.server.settings import Settings
+from openfxn.server.storage.objects import LocalStorage
 from openfxn.server.store.database import Database
 from openfxn.server.transports.errors import EXCEPTION_HANDLERS
+from openfxn.server.transports.files import add_file_routes
 from openfxn.server.transports.graphql.endpoint import GraphQLEndpoint
 from openfxn.server.transports.rest import add_routes
 
@@ -43,15 +49,23 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings)
-        app.state.database = database
+        ring = load_key_ring(settings)
+        storage = LocalStorage(settings.data / "objects")
+        provisioner = Provisioner(database, storage, ring, settings)
         keys = KeyCache()
-        app.state.services = Services.create(database, keys)
+        app.state.database = database
+        app.state.provisioner = provisioner
+        app.state.services = Services.create(
+            settings, database, keys, ring, provisioner.schedule, storage
+        )
         app.state.callers = CallerResolver(database, keys)
         logger.info("database %s", redact_url(database.url))
         logger.info("data directory %s", settings.data)
+        await provisioner.resume()
         try:
             yield
         finally:
+            await provisioner.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -61,7 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
+    app.state.settings = settings
     add_routes(app)
+    add_file_routes(app)
     graphql = GraphQLEndpoint(settings)
     for path in ("/graph", "/graphql"):
         app.add_route(path, graphql.handle, methods=["POST"], include_in_schema=False)
@@ -70,10 +86,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     app.state.metrics = Metrics()
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
+
+
+def body_limits(settings: Settings) -> Callable[[Scope], int]:
+    """Uploads have a limit per type; every other body has one limit."""
+    uploads = upload_limits(settings)
+
+    def limit_for(scope: Scope) -> int:
+        path: str = scope["path"]
+        if scope["method"] == "PUT" and path.startswith(PREFIX):
+            kind = path.removeprefix(PREFIX).split("/")[1:2]
+            return uploads.get(kind[0] if kind else "", settings.max_body_bytes)
+        return settings.max_body_bytes
+
+    return limit_for
 
 
 async def health(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -104,19 +105,20 @@ def printable_path(scope: Scope) -> str:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for a body over ``limit`` bytes before it is read whole."""
+    """Answers 413 for a body over its limit before it is read whole."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int]) -> None:
         self.app = app
-        self.limit = limit
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         length = header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self.reject(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self.reject(scope, receive, send, limit)
             return
         if length is not None:
             await self.app(scope, receive, send)
@@ -128,8 +130,8 @@ class BodyLimitMiddleware:
             message = await receive()
             messages.append(message)
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await self.reject(scope, receive, send)
+            if size > limit:
+                await self.reject(scope, receive, send, limit)
                 return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
@@ -139,10 +141,13 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def reject(
+        self, scope: Scope, receive: Receive, send: Send, limit: int
+    ) -> None:
         message = (
-            f"The request body is larger than this server accepts ({self.limit} "
-            "bytes). Send less data, or raise OPENFXN_MAX_BODY_BYTES."
+            f"The request body is larger than this server accepts here ({limit} "
+            "bytes). Send less data, or raise the limit: OPENFXN_MAX_BODY_BYTES, or "
+            "OPENFXN_MAX_<TYPE>_BYTES for uploads."
         )
         await error_response(413, message, {"Connection": "close"})(
             scope, receive, send

@@ -6,7 +6,7 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,41 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, description="How long a SQLite write waits for a lock (ms)."
+    )
+    public_url: str | None = Field(
+        None,
+        description="The server's address as clients reach it, for the upload URLs "
+        "it hands out; by default taken from each request's Host header.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes: encrypts secrets at rest and signs "
+        "upload URLs. By default generated once into DATA/secret.key.",
+    )
+    old_secret_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated earlier secret keys, still accepted for "
+        "decryption while secrets are rotated to the current key.",
+    )
+    upload_url_lifetime_s: int = Field(
+        3600, ge=60, description="How long a signed upload URL stays valid (s)."
+    )
+    max_media_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest MEDIA upload (bytes)."
+    )
+    max_notebook_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest NOTEBOOK upload (bytes)."
+    )
+    max_value_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest VALUE upload (bytes)."
+    )
+    provisioning_timeout_s: int = Field(
+        600,
+        ge=10,
+        description="Longest a predictor may take to provision, installs included (s).",
+    )
+    provisioning_concurrency: int = Field(
+        2, ge=1, description="Predictors provisioned at the same time."
     )
 
     @field_validator("log_level")

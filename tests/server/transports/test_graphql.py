@@ -164,7 +164,8 @@ async def test_fragment_cycles_do_not_hang(client: httpx.AsyncClient) -> None:
 
 
 async def test_missing_features_say_so(client: httpx.AsyncClient) -> None:
-    response = await post(client, {"query": "{ predictors { tag } }"})
+    query = 'mutation { createPrediction(input: {tag: "@a/b", client: "linux"}) { id } }'
+    response = await post(client, {"query": query})
 
     error = response.json()["errors"][0]
     assert "not available on this openfxn server yet" in error["message"]

@@ -2,29 +2,59 @@
 
 Nothing here knows about HTTP. Transports resolve the caller, validate input
 into the models of :mod:`.models`, call a service, and serialize what it
-returns; a service signals failure with an error from :mod:`.errors`.
+returns; a service signals failure with an error from :mod:`openfxn.server.errors`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openfxn.server.auth.cache import KeyCache
+from openfxn.server.secrets import KeyRing
 from openfxn.server.services.access_keys import AccessKeyService
+from openfxn.server.services.environment_variables import EnvironmentVariableService
+from openfxn.server.services.predictors import PredictorService
+from openfxn.server.services.uploads import UploadService
 from openfxn.server.services.users import UserService
+from openfxn.server.settings import Settings
+from openfxn.server.storage.objects import LocalStorage, Storage
 from openfxn.server.store.database import Database
+
+
+def provision_nothing(predictor_id: int) -> None:
+    """For tools that run without the server's background provisioning."""
 
 
 @dataclass(frozen=True)
 class Services:
-    """The services of one server, sharing one database."""
+    """The services of one server, sharing one database and one storage."""
 
     users: UserService
     access_keys: AccessKeyService
+    uploads: UploadService
+    environment_variables: EnvironmentVariableService
+    predictors: PredictorService
 
     @classmethod
-    def create(cls, database: Database, keys: KeyCache) -> Services:
+    def create(
+        cls,
+        settings: Settings,
+        database: Database,
+        keys: KeyCache,
+        ring: KeyRing,
+        provision: Callable[[int], None] = provision_nothing,
+        storage: Storage | None = None,
+    ) -> Services:
+        storage = storage or LocalStorage(settings.data / "objects")
+        uploads = UploadService(storage, settings, ring.derive("upload urls"))
+        variables = EnvironmentVariableService(database, ring)
         return cls(
             users=UserService(database, keys),
             access_keys=AccessKeyService(database, keys),
+            uploads=uploads,
+            environment_variables=variables,
+            predictors=PredictorService(
+                database, storage, uploads, variables, provision
+            ),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -176,3 +177,220 @@ class CreateAccessKeyInput(InputModel):
 
 class RevokeAccessKeyInput(InputModel):
     id: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+# ---------- predictors ----------
+
+
+class PredictorType(StrEnum):
+    CLOUD = "CLOUD"
+    EDGE = "EDGE"
+
+
+class PredictorStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"
+    ACTIVE = "ACTIVE"
+    INVALID = "INVALID"
+    ARCHIVED = "ARCHIVED"
+
+
+class AccessMode(StrEnum):
+    PUBLIC = "PUBLIC"
+    PRIVATE = "PRIVATE"
+    PROTECTED = "PROTECTED"
+
+
+class Acceleration(StrEnum):
+    CPU = "CPU"
+    A40 = "A40"
+    A100 = "A100"
+
+
+TAG = re.compile(
+    r"^@([a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?)/([a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?)$"
+)
+
+
+def check_tag(value: str) -> str:
+    value = value.strip().lower()
+    if not TAG.fullmatch(value):
+        raise ValueError(
+            f"'{value[:80]}' is not a predictor tag: write '@owner/name', where the "
+            "name has 1 to 40 lowercase letters, digits, '-' or '_'"
+        )
+    return value
+
+
+Tag = Annotated[
+    str, Field(json_schema_extra={"pattern": TAG.pattern}), AfterValidator(check_tag)
+]
+
+
+class Value(WireModel):
+    """A typed value: its bytes in ``data`` (a data: or upload URL), type, shape."""
+
+    data: str | None = None
+    type: str
+    shape: list[int] | None = None
+
+
+class EnumerationMember(WireModel):
+    name: str
+    value: str | int
+
+
+class Parameter(WireModel):
+    """An input or output of a predictor, as inferred from its code."""
+
+    name: str | None = None
+    type: str | None = None
+    description: str | None = None
+    optional: bool | None = None
+    range: list[float] | None = None
+    enumeration: list[EnumerationMember] | None = None
+    default_value: Value | None = None
+    value_schema: dict[str, Any] | None = Field(None, alias="schema")
+
+
+class Signature(WireModel):
+    inputs: list[Parameter]
+    outputs: list[Parameter]
+
+
+class Predictor(WireModel):
+    """A predictor. ``log`` (the provisioning log) is shown only to its owner."""
+
+    tag: str
+    owner: User
+    name: str
+    type: PredictorType
+    status: PredictorStatus
+    access: AccessMode
+    predictions: int
+    created: datetime
+    description: str | None = None
+    card: str | None = None
+    media: str | None = None
+    acceleration: Acceleration | None = None
+    signature: Signature | None = None
+    error: str | None = None
+    license: str | None = None
+    log: str | None = None
+
+
+class EnvironmentVariableInput(InputModel):
+    name: str
+    value: str
+
+
+class CreatePredictorInput(InputModel):
+    """A new predictor. Null means the default, as the official clients send it."""
+
+    tag: Tag
+    notebook: Annotated[str, Field(min_length=1, max_length=100 * 1024 * 1024)]
+    type: PredictorType | None = None
+    access: AccessMode | None = None
+    description: Annotated[str, Field(max_length=200)] | None = None
+    media: Annotated[str, Field(max_length=16 * 1024 * 1024)] | None = None
+    acceleration: Acceleration | None = None
+    environment: list[EnvironmentVariableInput] | None = None
+    license: Annotated[str, Field(max_length=2048)] | None = None
+    overwrite: bool | None = None
+    topics: list[str] | None = None
+
+
+class PredictorInput(InputModel):
+    tag: Tag
+
+
+class UserPredictorsInput(InputModel):
+    status: PredictorStatus | None = None
+    offset: Annotated[int, Field(ge=0)] | None = None
+    count: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class PredictorsInput(InputModel):
+    query: Annotated[str, Field(max_length=200)] | None = None
+    offset: Annotated[int, Field(ge=0)] | None = None
+    count: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+# ---------- environment variables ----------
+
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def check_variable_name(value: str) -> str:
+    if not VARIABLE_NAME.fullmatch(value):
+        raise ValueError(
+            f"'{value[:60]}' is not a variable name: use letters, digits and '_', "
+            "not starting with a digit, like HF_TOKEN"
+        )
+    return value
+
+
+VariableName = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": VARIABLE_NAME.pattern}),
+    AfterValidator(check_variable_name),
+]
+
+
+class EnvironmentVariable(WireModel):
+    """A secret's name; values are write-only."""
+
+    name: str
+
+
+class CreateEnvironmentVariableInput(InputModel):
+    name: VariableName
+    value: Annotated[str, Field(max_length=32 * 1024)]
+    organization: str | None = None
+
+
+class DeleteEnvironmentVariableInput(InputModel):
+    name: VariableName
+    organization: str | None = None
+
+
+# ---------- uploads ----------
+
+
+class UploadType(StrEnum):
+    MEDIA = "MEDIA"
+    NOTEBOOK = "NOTEBOOK"
+    VALUE = "VALUE"
+    FEATURE = "FEATURE"
+
+
+FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
+UPLOAD_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """A check that a string matches ``pattern``, saying what it should be."""
+
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value[:60]!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+FileName = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": FILE_NAME.pattern}),
+    matching(FILE_NAME, "a file name: 1 to 255 characters, no '/' or controls"),
+]
+UploadKey = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": UPLOAD_KEY.pattern}),
+    matching(UPLOAD_KEY, "an upload key: up to 64 letters, digits, '-' and '_'"),
+]
+
+
+class CreateUploadUrlInput(InputModel):
+    name: FileName
+    type: UploadType
+    key: UploadKey | None = None

@@ -65,6 +65,81 @@ OPERATIONS = (
         "/accessKeys/{id}",
         "Revoke one of the caller's access keys; it stops working at once.",
     ),
+    Operation(
+        "retrievePredictor",
+        "Query.predictor",
+        "GET",
+        "/predictors/{tag}",
+        "A predictor by tag; a private one only for its owner.",
+    ),
+    Operation(
+        "listPredictors",
+        "User.predictors",
+        "GET",
+        "/users/{username}/predictors",
+        "A user's predictors, ACTIVE unless a status is asked for; others see "
+        "the public ones only.",
+    ),
+    Operation(
+        "searchPredictors",
+        "Query.predictors",
+        "GET",
+        "/predictors",
+        "Public, active predictors whose tag or description holds the query.",
+    ),
+    Operation(
+        "createPredictor",
+        "Mutation.createPredictor",
+        "POST",
+        "/predictors",
+        "Create a predictor from a notebook or .py file; it provisions in the "
+        "background, from PROVISIONING to ACTIVE or INVALID.",
+    ),
+    Operation(
+        "deletePredictor",
+        "Mutation.deletePredictor",
+        "DELETE",
+        "/predictors/{tag}",
+        "Delete one of the caller's predictors (a public one that served "
+        "predictions must be archived instead).",
+    ),
+    Operation(
+        "archivePredictor",
+        "Mutation.archivePredictor",
+        "POST",
+        "/predictors/{tag}/archive",
+        "Archive one of the caller's predictors: hidden from lists and search.",
+    ),
+    Operation(
+        "createUploadUrl",
+        "Mutation.createUploadUrl",
+        "POST",
+        "/uploads",
+        "A signed URL to PUT a file to, without credentials; pass it back later as "
+        "a notebook, media or value.",
+    ),
+    Operation(
+        "listEnvironmentVariables",
+        "User.environmentVariables",
+        "GET",
+        "/environmentVariables",
+        "The names of the caller's environment variables; values are write-only.",
+    ),
+    Operation(
+        "createEnvironmentVariable",
+        "Mutation.createEnvironmentVariable",
+        "POST",
+        "/environmentVariables",
+        "Set an environment variable of the caller's; predictors created afterwards "
+        "get it.",
+    ),
+    Operation(
+        "deleteEnvironmentVariable",
+        "Mutation.deleteEnvironmentVariable",
+        "DELETE",
+        "/environmentVariables/{name}",
+        "Delete an environment variable; predictors created before keep their copy.",
+    ),
 )
 
 BY_NAME = {operation.name: operation for operation in OPERATIONS}

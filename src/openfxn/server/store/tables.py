@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -83,3 +96,51 @@ class AccessKey(Base):
     revoked: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(back_populates="access_keys")
+
+
+class Predictor(Base):
+    """A predictor: its metadata, its source in storage, and how it provisioned."""
+
+    __tablename__ = "predictors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), unique=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(8), default="CLOUD")
+    status: Mapped[str] = mapped_column(String(16), default="PROVISIONING")
+    access: Mapped[str] = mapped_column(String(16), default="PRIVATE")
+    acceleration: Mapped[str] = mapped_column(String(8), default="CPU")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    description: Mapped[str | None] = mapped_column(String(200))
+    card: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[str | None] = mapped_column(String(2048))
+    license: Mapped[str | None] = mapped_column(String(2048))
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    log: Mapped[str | None] = mapped_column(Text)
+    predictions: Mapped[int] = mapped_column(Integer, default=0)
+    source_key: Mapped[str] = mapped_column(String(512))
+    source_name: Mapped[str] = mapped_column(String(255))
+    requirements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_generator: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    owner: Mapped[Account] = relationship()
+
+
+class EnvironmentVariable(Base):
+    """A secret: an account's (scope "account") or one predictor's (its id)."""
+
+    __tablename__ = "environment_variables"
+    __table_args__ = (UniqueConstraint("account_id", "scope", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    sealed: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

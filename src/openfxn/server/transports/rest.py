@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel
 
 from openfxn.server.auth.callers import Caller
@@ -13,10 +13,19 @@ from openfxn.server.services import Services
 from openfxn.server.services.models import (
     AccessKey,
     CreateAccessKeyInput,
+    CreateEnvironmentVariableInput,
+    CreatePredictorInput,
+    CreateUploadUrlInput,
+    DeleteEnvironmentVariableInput,
+    EnvironmentVariable,
     NewAccessKey,
+    Predictor,
+    PredictorsInput,
+    PredictorStatus,
     RevokeAccessKeyInput,
     UpdateUserInput,
     User,
+    UserPredictorsInput,
 )
 from openfxn.server.services.operations import OPERATIONS
 
@@ -89,6 +98,93 @@ async def revoke_access_key(
     return await services.access_keys.revoke(caller, RevokeAccessKeyInput(id=id))
 
 
+Tag = Annotated[str, Path(max_length=80, description="The tag: @owner/name")]
+Offset = Annotated[int | None, Query(ge=0)]
+Count = Annotated[int | None, Query(ge=1, le=100)]
+
+
+def base_url(request: Request) -> str:
+    """The server's address as the client sees it, for URLs handed out."""
+    public: str | None = request.app.state.settings.public_url
+    return public or str(request.base_url)
+
+
+async def retrieve_predictor(
+    tag: Tag, caller: CallerDep, services: ServicesDep
+) -> Predictor:
+    return await services.predictors.retrieve(caller, tag)
+
+
+async def list_predictors(
+    username: Annotated[str, Path(max_length=39)],
+    caller: CallerDep,
+    services: ServicesDep,
+    status: PredictorStatus | None = None,
+    offset: Offset = None,
+    count: Count = None,
+) -> list[Predictor]:
+    request = UserPredictorsInput(status=status, offset=offset, count=count)
+    return await services.predictors.list_by_owner(caller, username, request)
+
+
+async def search_predictors(
+    caller: CallerDep,
+    services: ServicesDep,
+    query: Annotated[str | None, Query(max_length=200)] = None,
+    offset: Offset = None,
+    count: Count = None,
+) -> list[Predictor]:
+    request = PredictorsInput(query=query, offset=offset, count=count)
+    return await services.predictors.search(caller, request)
+
+
+async def create_predictor(
+    request: CreatePredictorInput,
+    http: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+) -> Predictor:
+    return await services.predictors.create(caller, request, base_url(http))
+
+
+async def delete_predictor(tag: Tag, caller: CallerDep, services: ServicesDep) -> bool:
+    return await services.predictors.delete(caller, tag)
+
+
+async def archive_predictor(
+    tag: Tag, caller: CallerDep, services: ServicesDep
+) -> Predictor:
+    return await services.predictors.archive(caller, tag)
+
+
+async def create_upload_url(
+    request: CreateUploadUrlInput,
+    http: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+) -> str:
+    return await services.uploads.create_url(caller, request, base_url(http))
+
+
+async def list_environment_variables(
+    caller: CallerDep, services: ServicesDep
+) -> list[EnvironmentVariable]:
+    return await services.environment_variables.list(caller)
+
+
+async def create_environment_variable(
+    request: CreateEnvironmentVariableInput, caller: CallerDep, services: ServicesDep
+) -> EnvironmentVariable:
+    return await services.environment_variables.create(caller, request)
+
+
+async def delete_environment_variable(
+    name: Annotated[str, Path(max_length=128)], caller: CallerDep, services: ServicesDep
+) -> bool:
+    request = DeleteEnvironmentVariableInput(name=name)
+    return await services.environment_variables.delete(caller, request)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "retrieveCurrentUser": retrieve_current_user,
     "retrieveUser": retrieve_user,
@@ -96,6 +192,16 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "listAccessKeys": list_access_keys,
     "createAccessKey": create_access_key,
     "revokeAccessKey": revoke_access_key,
+    "retrievePredictor": retrieve_predictor,
+    "listPredictors": list_predictors,
+    "searchPredictors": search_predictors,
+    "createPredictor": create_predictor,
+    "deletePredictor": delete_predictor,
+    "archivePredictor": archive_predictor,
+    "createUploadUrl": create_upload_url,
+    "listEnvironmentVariables": list_environment_variables,
+    "createEnvironmentVariable": create_environment_variable,
+    "deleteEnvironmentVariable": delete_environment_variable,
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -103,7 +209,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in (
         (400, "The request is malformed or an input is invalid."),
         (401, "An access key is needed, or the one sent is not valid."),
+        (403, "The caller may see this but not change it."),
         (404, "Not found, or not visible to the caller."),
+        (409, "The request clashes with what exists, like a taken tag."),
         (413, "The body is larger than the server accepts."),
         (500, "The server failed; the failure is logged."),
     )
@@ -114,7 +222,7 @@ def add_routes(app: FastAPI) -> None:
     """One route per operation, straight on the app so that 405s can list them all."""
     for operation in OPERATIONS:
         app.add_api_route(
-            operation.path,
+            operation.path.replace("{tag}", "{tag:path}"),
             HANDLERS[operation.name],
             methods=[operation.method],
             operation_id=operation.name,

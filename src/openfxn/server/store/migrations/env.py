@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from openfxn.server.settings import Settings
 from openfxn.server.store.database import create_engine
-from openfxn.server.store.tables import Base
+from openfxn.server.store.tables import Base, UTCDateTime
+
+
+def render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
+    """Write UTCDateTime as a plain DateTime: the zone handling lives in Python."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime()"
+    return False
 
 
 def run_on(connection: Connection) -> None:
@@ -17,6 +25,7 @@ def run_on(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

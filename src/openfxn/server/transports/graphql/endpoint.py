@@ -33,7 +33,7 @@ from openfxn.server.transports.errors import response_for
 from openfxn.server.transports.graphql.limits import check_limits
 from openfxn.server.transports.graphql.resolvers import Context
 from openfxn.server.transports.graphql.schema import executable_schema
-from openfxn.server.transports.rest import authorization_of
+from openfxn.server.transports.rest import authorization_of, base_url
 
 logger = logging.getLogger("openfxn.server")
 
@@ -74,7 +74,9 @@ class GraphQLEndpoint:
         result = execute(
             self.schema,
             prepared,
-            context_value=Context(caller, request.app.state.services),
+            context_value=Context(
+                caller, request.app.state.services, base_url(request)
+            ),
             variable_values=variables,
             operation_name=operation_name,
         )

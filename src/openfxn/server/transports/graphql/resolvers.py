@@ -13,12 +13,19 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from openfxn.server.auth.callers import Caller
-from openfxn.server.errors import NotAvailableYet, NotFound
+from openfxn.server.errors import NotAvailableYet, NotFound, PermissionDenied
 from openfxn.server.services import Services
 from openfxn.server.services.models import (
     CreateAccessKeyInput,
+    CreateEnvironmentVariableInput,
+    CreatePredictorInput,
+    CreateUploadUrlInput,
+    DeleteEnvironmentVariableInput,
+    PredictorInput,
+    PredictorsInput,
     RevokeAccessKeyInput,
     UpdateUserInput,
+    UserPredictorsInput,
     parse,
     to_wire,
 )
@@ -31,6 +38,7 @@ Resolver = Callable[..., Awaitable[Any]]
 class Context:
     caller: Caller
     services: Services
+    base_url: str
 
 
 Info = GraphQLResolveInfo[Context]
@@ -79,6 +87,107 @@ async def resolve_revoke_access_key(_root: None, info: Info, input: Wire) -> Wir
     return to_wire(await context.services.access_keys.revoke(context.caller, request))
 
 
+async def resolve_predictor(_root: None, info: Info, input: Wire) -> Wire | None:
+    context = info.context
+    request = parse(PredictorInput, input)
+    try:
+        return to_wire(
+            await context.services.predictors.retrieve(context.caller, request.tag)
+        )
+    except NotFound:
+        return None
+
+
+async def resolve_user_predictors(
+    user: Wire, info: Info, input: Wire | None = None
+) -> list[Wire]:
+    context = info.context
+    request = parse(UserPredictorsInput, input or {})
+    predictors = await context.services.predictors.list_by_owner(
+        context.caller, user["username"], request
+    )
+    return [to_wire(predictor) for predictor in predictors]
+
+
+async def resolve_search(
+    _root: None, info: Info, input: Wire | None = None
+) -> list[Wire]:
+    context = info.context
+    request = parse(PredictorsInput, input or {})
+    return [
+        to_wire(predictor)
+        for predictor in await context.services.predictors.search(
+            context.caller, request
+        )
+    ]
+
+
+async def resolve_create_predictor(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
+    request = parse(CreatePredictorInput, input)
+    predictor = await context.services.predictors.create(
+        context.caller, request, context.base_url
+    )
+    return to_wire(predictor)
+
+
+async def resolve_delete_predictor(_root: None, info: Info, input: Wire) -> bool:
+    context = info.context
+    request = parse(PredictorInput, input)
+    return await context.services.predictors.delete(context.caller, request.tag)
+
+
+async def resolve_archive_predictor(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
+    request = parse(PredictorInput, input)
+    return to_wire(
+        await context.services.predictors.archive(context.caller, request.tag)
+    )
+
+
+async def resolve_create_upload_url(_root: None, info: Info, input: Wire) -> str:
+    context = info.context
+    request = parse(CreateUploadUrlInput, input)
+    return await context.services.uploads.create_url(
+        context.caller, request, context.base_url
+    )
+
+
+async def resolve_environment_variables(user: Wire, info: Info) -> list[Wire]:
+    context = info.context
+    if user["username"] != context.caller.username:
+        raise PermissionDenied(
+            "Only the account itself can list its environment variables."
+        )
+    variables = await context.services.environment_variables.list(context.caller)
+    return [to_wire(variable) for variable in variables]
+
+
+async def resolve_create_environment_variable(
+    _root: None, info: Info, input: Wire
+) -> Wire:
+    context = info.context
+    request = parse(CreateEnvironmentVariableInput, input)
+    variable = await context.services.environment_variables.create(
+        context.caller, request
+    )
+    return to_wire(variable)
+
+
+async def resolve_delete_environment_variable(
+    _root: None, info: Info, input: Wire
+) -> bool:
+    context = info.context
+    request = parse(DeleteEnvironmentVariableInput, input)
+    return await context.services.environment_variables.delete(context.caller, request)
+
+
+async def resolve_readme(predictor: Wire, info: Info) -> str | None:
+    """The 2023 name of the card, still asked for by old clients."""
+    card: str | None = predictor.get("card")
+    return card
+
+
 RESOLVERS: dict[str, Resolver] = {
     "retrieveCurrentUser": resolve_user,
     "retrieveUser": resolve_user,
@@ -86,6 +195,16 @@ RESOLVERS: dict[str, Resolver] = {
     "listAccessKeys": resolve_access_keys,
     "createAccessKey": resolve_create_access_key,
     "revokeAccessKey": resolve_revoke_access_key,
+    "retrievePredictor": resolve_predictor,
+    "listPredictors": resolve_user_predictors,
+    "searchPredictors": resolve_search,
+    "createPredictor": resolve_create_predictor,
+    "deletePredictor": resolve_delete_predictor,
+    "archivePredictor": resolve_archive_predictor,
+    "createUploadUrl": resolve_create_upload_url,
+    "listEnvironmentVariables": resolve_environment_variables,
+    "createEnvironmentVariable": resolve_create_environment_variable,
+    "deleteEnvironmentVariable": resolve_delete_environment_variable,
 }
 
 
@@ -103,17 +222,12 @@ def not_available(feature: str) -> Resolver:
 
 
 NOT_AVAILABLE: dict[str, Resolver] = {
-    "Query.predictor": not_available("Predictors"),
-    "Query.predictors": not_available("Predictors"),
-    "User.predictors": not_available("Predictors"),
-    "Organization.predictors": not_available("Predictors"),
-    "User.environmentVariables": not_available("Environment variables"),
-    "Organization.environmentVariables": not_available("Environment variables"),
-    "Mutation.createPredictor": not_available("Predictors"),
-    "Mutation.deletePredictor": not_available("Predictors"),
-    "Mutation.archivePredictor": not_available("Predictors"),
     "Mutation.createPrediction": not_available("Predictions"),
-    "Mutation.createUploadUrl": not_available("Uploads"),
-    "Mutation.createEnvironmentVariable": not_available("Environment variables"),
-    "Mutation.deleteEnvironmentVariable": not_available("Environment variables"),
+}
+
+# Fields that are not operations of their own.
+FIELDS: dict[str, Resolver] = {
+    "Predictor.readme": resolve_readme,
+    "Organization.predictors": resolve_user_predictors,
+    "Organization.environmentVariables": resolve_environment_variables,
 }

@@ -9,7 +9,11 @@ from typing import Any
 from graphql import GraphQLObjectType, GraphQLSchema, build_schema
 
 from openfxn.server.services.operations import OPERATIONS
-from openfxn.server.transports.graphql.resolvers import NOT_AVAILABLE, RESOLVERS
+from openfxn.server.transports.graphql.resolvers import (
+    FIELDS,
+    NOT_AVAILABLE,
+    RESOLVERS,
+)
 
 
 def sdl() -> str:
@@ -20,7 +24,7 @@ def sdl() -> str:
 @cache
 def executable_schema() -> GraphQLSchema:
     schema = build_schema(sdl())
-    bound: dict[str, Any] = dict(NOT_AVAILABLE)
+    bound: dict[str, Any] = {**NOT_AVAILABLE, **FIELDS}
     for operation in OPERATIONS:
         bound[operation.graphql] = RESOLVERS[operation.name]
     for path, resolver in bound.items():
@@ -32,6 +36,7 @@ def executable_schema() -> GraphQLSchema:
     # Organizations have no accounts of their own yet; every profile is a user.
     profile = schema.get_type("Profile")
     profile.resolve_type = lambda _value, _info, _type: "User"  # type: ignore[union-attr]
+    # A User resolver serves the interface field too.
     prediction = schema.get_type("Prediction")
     prediction.resolve_type = lambda _value, _info, _type: "CloudPrediction"  # type: ignore[union-attr]
     return schema

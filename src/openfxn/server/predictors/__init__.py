@@ -1,0 +1,1 @@
+"""Predictors: their sources, signatures and provisioning."""
