@@ -164,7 +164,9 @@ async def test_fragment_cycles_do_not_hang(client: httpx.AsyncClient) -> None:
 
 
 async def test_missing_features_say_so(client: httpx.AsyncClient) -> None:
-    query = 'mutation { createPrediction(input: {tag: "@a/b", client: "linux"}) { id } }'
+    query = (
+        'mutation { createPrediction(input: {tag: "@a/b", client: "linux"}) { id } }'
+    )
     response = await post(client, {"query": query})
 
     error = response.json()["errors"][0]

@@ -119,7 +119,7 @@ def load_predictor(path: Path) -> ModuleType:
         raise PredictorError(f"There is no predictor file at {path}.")
     try:
         return _execute(MODULE_NAME, path)
-    except BaseException as error:  # noqa: BLE001 -- the author's to fix
+    except BaseException as error:  # the author's to fix: explained, not raised
         raise PredictorError(explain(error, path)) from None
 
 
@@ -182,8 +182,10 @@ def not_callable_message(predict: Any) -> str:
 
 def is_generator(predict: Callable[..., Any]) -> bool:
     """Whether ``predict`` yields its results one by one."""
-    call = getattr(type(predict), "__call__", None)
-    return inspect.isgeneratorfunction(predict) or inspect.isgeneratorfunction(call)
+    if inspect.isgeneratorfunction(predict):
+        return True
+    call = inspect.getattr_static(type(predict), "__call__", None)  # an instance
+    return call is not None and inspect.isgeneratorfunction(call)
 
 
 # ---------- explaining a failure to load ----------

@@ -72,6 +72,10 @@ class Environments:
             raise RequirementsError(
                 f"Installing the requirements took longer than {self.timeout:.0f} s."
             ) from None
+        except asyncio.CancelledError:  # the server is stopping
+            process.kill()
+            await asyncio.shield(process.wait())
+            raise
         if process.returncode != 0:
             detail = stderr.decode(errors="replace").strip()[-OUTPUT_LIMIT:]
             raise RequirementsError(f"The requirements did not install:\n{detail}")

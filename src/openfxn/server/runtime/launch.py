@@ -62,6 +62,11 @@ async def run(
         timed_out = False
     except TimeoutError:
         timed_out = True
+    except asyncio.CancelledError:  # the server is stopping: take the code down too
+        kill_group(process.pid)
+        await asyncio.shield(process.wait())
+        reading.cancel()
+        raise
     kill_group(process.pid)  # always: nothing the code started may outlive it
     await process.wait()
     if timed_out:

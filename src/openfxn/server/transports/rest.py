@@ -26,6 +26,7 @@ from openfxn.server.services.models import (
     UpdateUserInput,
     User,
     UserPredictorsInput,
+    parse,
 )
 from openfxn.server.services.operations import OPERATIONS
 
@@ -181,7 +182,7 @@ async def create_environment_variable(
 async def delete_environment_variable(
     name: Annotated[str, Path(max_length=128)], caller: CallerDep, services: ServicesDep
 ) -> bool:
-    request = DeleteEnvironmentVariableInput(name=name)
+    request = parse(DeleteEnvironmentVariableInput, {"name": name})
     return await services.environment_variables.delete(caller, request)
 
 
