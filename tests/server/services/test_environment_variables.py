@@ -26,6 +26,13 @@ def predict() -> str:
     return "ok"
 """
 
+LEAKS_TOKEN = """
+import os
+token = os.environ["API_TOKEN"]
+print("loaded with", token)
+raise RuntimeError(f"refusing to start with {token}")
+"""
+
 
 async def set_variable(
     client: httpx.AsyncClient, account: Account, name: str, value: str
@@ -121,9 +128,11 @@ async def test_canary_appears_nowhere(
     canary = str(uuid.uuid4())
     responses = [await set_variable(client, ada, "API_TOKEN", canary)]
     predictor = await create(app, client, ada, NEEDS_TOKEN)
+    leaky = await create(app, client, ada, LEAKS_TOKEN, tag="@ada/leaky")
     responses += [
         await client.get("/environmentVariables", headers=ada.headers),
         await client.get("/predictors/@ada/greeting", headers=ada.headers),
+        await client.get("/predictors/@ada/leaky", headers=ada.headers),
         await client.post(
             "/graph",
             json={
@@ -141,10 +150,15 @@ async def test_canary_appears_nowhere(
         ]
 
     assert predictor["status"] == "ACTIVE"
+    assert leaky["status"] == "INVALID"
+    assert "refusing to start with [secret API_TOKEN]" in leaky["error"]
+    assert "loaded with [secret API_TOKEN]" in leaky["log"]
     assert all(canary not in response.text for response in responses)
     assert all(canary not in table for table in dump)
     assert canary not in caplog.text
     assert canary not in str(predictor)
+    for path in app.state.settings.data.glob("openfxn.db*"):  # SQLite's files, WAL too
+        assert canary.encode() not in path.read_bytes()
 
 
 async def test_sealed_value_moved_to_another_predictor_fails(

@@ -268,6 +268,8 @@ def _location(error: BaseException, path: Path) -> str:
 
 if __name__ == "__main__":
     status = main(sys.argv[1:])
+    # -I ignores PYTHONUNBUFFERED: what the predictor printed is still buffered.
+    sys.stdout.flush()
     sys.stderr.flush()
     # os._exit: threads the predictor started must not keep provisioning alive.
     os._exit(status)

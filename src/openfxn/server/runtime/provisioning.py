@@ -38,6 +38,7 @@ logger = logging.getLogger("openfxn.server")
 
 LOG_LIMIT = 16 * 1024
 MODULE = "predictor.py"
+MIN_REDACTED = 4  # shorter values would blank ordinary words; too short to matter
 
 
 @dataclass
@@ -157,8 +158,10 @@ class Provisioner:
             workdir=workdir,
             time_limit=self.settings.provisioning_timeout_s,
         )
+        # The log and the error are stored and shown to the owner: blank out any
+        # secret the code printed or put in an exception, before cutting to size.
         if completed.stderr.strip():
-            outcome.log.append(completed.stderr.strip()[-LOG_LIMIT:])
+            outcome.log.append(redact(completed.stderr.strip(), secrets)[-LOG_LIMIT:])
         result = last_json_line(completed.stdout)
         if completed.timed_out:
             outcome.status = PredictorStatus.INVALID
@@ -174,7 +177,8 @@ class Provisioner:
                 "before reporting its signature. See the provisioning log."
             )
         elif not result.get("ok"):
-            outcome.status, outcome.error = PredictorStatus.INVALID, result.get("error")
+            outcome.status = PredictorStatus.INVALID
+            outcome.error = redact(str(result.get("error")), secrets)
         else:
             outcome.status = PredictorStatus.ACTIVE
             outcome.log.extend(result.get("warnings", []))
@@ -198,6 +202,14 @@ class Provisioner:
                 .values(**values)
             )
         logger.info("predictor %d provisioned: %s", predictor_id, outcome.status.value)
+
+
+def redact(text: str, secrets: dict[str, str]) -> str:
+    # Longest first, so that a secret containing another is blanked whole.
+    for name, value in sorted(secrets.items(), key=lambda item: -len(item[1])):
+        if len(value) >= MIN_REDACTED:
+            text = text.replace(value, f"[secret {name}]")
+    return text
 
 
 def last_json_line(stdout: str) -> dict[str, Any] | None:
