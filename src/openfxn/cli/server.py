@@ -97,9 +97,14 @@ def serve(
 
     from openfxn.server.app import create_app
     from openfxn.server.logs import configure_logging
+    from openfxn.server.runtime.sandboxes import SandboxUnavailable
     from openfxn.server.store.migrate import upgrade
 
     configure_logging(settings.log_format, settings.log_level)
+    try:
+        app = create_app(settings)
+    except SandboxUnavailable as error:
+        raise SystemExit(str(error)) from None
     upgrade(settings)
     if demo:
         key = asyncio.run(ensure_demo_account(settings))
@@ -108,7 +113,7 @@ def serve(
         typer.echo(f'  curl {url}/user -H "Authorization: Bearer {key}"')
         typer.echo(f"  curl {url}/user -u {key}:\n")
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

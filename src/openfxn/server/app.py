@@ -20,6 +20,7 @@ from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import CallerResolver
 from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
 from openfxn.server.runtime.provisioning import Provisioner
+from openfxn.server.runtime.sandboxes import create_sandbox
 from openfxn.server.secrets import load_key_ring
 from openfxn.server.services import Services
 from openfxn.server.services.uploads import PREFIX, upload_limits
@@ -44,14 +45,19 @@ username and an empty password (`curl -u KEY:`). Every error reply is JSON:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The server application; the database must already be migrated."""
+    """The server application; the database must already be migrated.
+
+    Raises SandboxUnavailable when the settings require a sandbox that this
+    machine cannot give.
+    """
+    sandbox = create_sandbox(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings)
         ring = load_key_ring(settings)
         storage = LocalStorage(settings.data / "objects")
-        provisioner = Provisioner(database, storage, ring, settings)
+        provisioner = Provisioner(database, storage, ring, settings, sandbox)
         keys = KeyCache()
         app.state.database = database
         app.state.provisioner = provisioner
@@ -76,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.state.settings = settings
+    app.state.sandbox = sandbox
     add_routes(app)
     add_file_routes(app)
     graphql = GraphQLEndpoint(settings)
@@ -119,6 +126,7 @@ async def health(request: Request) -> Response:
         "live": True,
         "ready": ready,
         "checks": checks,
+        "sandbox": request.app.state.sandbox.kind,
         "version": __version__,
     }
     return Response(

@@ -20,6 +20,12 @@ class SqliteSynchronous(StrEnum):
     FULL = "full"
 
 
+class SandboxMode(StrEnum):
+    AUTO = "auto"
+    BWRAP = "bwrap"
+    NONE = "none"
+
+
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "openfxn"
 
@@ -97,6 +103,18 @@ class Settings(BaseSettings):
     )
     provisioning_concurrency: int = Field(
         2, ge=1, description="Predictors provisioned at the same time."
+    )
+    sandbox: SandboxMode = Field(
+        SandboxMode.AUTO,
+        description="How predictors' code is confined: bwrap (bubblewrap, required), "
+        "auto (bubblewrap when it works here, else unconfined with a warning), or "
+        "none.",
+    )
+    sandbox_scratch_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Size of the scratch space (working directory and /tmp) a "
+        "predictor's code may fill (bytes).",
     )
 
     @field_validator("log_level")

@@ -1,9 +1,9 @@
 """Running a predictor's code in a process of its own.
 
-This is the one place that starts user code. It runs with a cleared
-environment holding only what the predictor may see, in its own process group
-(killed whole on timeout), with output capped. The sandbox layers (namespaces,
-a uid drop, seccomp) are added here.
+This is the one place that starts user code. It runs in the sandbox (see
+``sandboxes.py``), with an environment holding only what the predictor may see,
+in its own process group (killed whole when it ends or times out), with output
+capped.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from openfxn.server.runtime.sandboxes import Sandbox
 
 OUTPUT_LIMIT = 1024 * 1024
 
@@ -40,14 +43,22 @@ async def run(
     python: Path,
     arguments: list[str],
     *,
+    sandbox: Sandbox,
+    readable: Sequence[Path],
     variables: dict[str, str],
     workdir: Path,
     time_limit: float,
 ) -> Completed:
-    """Run ``python arguments`` in ``workdir`` with the predictor's variables."""
+    """Run ``python arguments`` confined, in an empty ``workdir``, with the
+    predictor's variables; the code sees its environment and ``readable``."""
+    environment = python.parent.parent  # DIR/bin/python
+    command = sandbox.wrap(
+        [str(python), *arguments],
+        readable=[environment, *readable],
+        workdir=workdir,
+    )
     process = await asyncio.create_subprocess_exec(
-        str(python),
-        *arguments,
+        *command,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -23,6 +23,7 @@ from openfxn.server.predictors import shim
 from openfxn.server.predictors.sources import SourceError, read_source
 from openfxn.server.runtime import launch
 from openfxn.server.runtime.environments import Environments, RequirementsError
+from openfxn.server.runtime.sandboxes import Sandbox
 from openfxn.server.secrets import KeyRing
 from openfxn.server.services.environment_variables import (
     EnvironmentVariableService,
@@ -51,9 +52,15 @@ class Outcome:
 
 class Provisioner:
     def __init__(
-        self, database: Database, storage: Storage, ring: KeyRing, settings: Settings
+        self,
+        database: Database,
+        storage: Storage,
+        ring: KeyRing,
+        settings: Settings,
+        sandbox: Sandbox,
     ) -> None:
         self.database = database
+        self.sandbox = sandbox
         self.storage = storage
         self.variables = EnvironmentVariableService(database, ring)
         self.settings = settings
@@ -151,9 +158,12 @@ class Provisioner:
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         (directory / MODULE).write_text(code, encoding="utf-8")
+        shim_file = Path(shim.__file__)
         completed = await launch.run(
             python,
-            ["-I", shim.__file__, "provision", str(directory / MODULE)],
+            ["-I", str(shim_file), "provision", str(directory / MODULE)],
+            sandbox=self.sandbox,
+            readable=[shim_file.parent, directory / MODULE],
             variables=secrets,
             workdir=workdir,
             time_limit=self.settings.provisioning_timeout_s,
