@@ -156,9 +156,9 @@ READS = {
         hidden=("hf_secret",),
     ),
     "indented magic becomes pass": Read(
-        notebook(code("if True:\n    %time x = 1\n" + PREDICT)),
-        contains=("if True:\n    pass  # %time x = 1\n",),
-        warnings=("Cell 1, line 2: ignored `%time x = 1`",),
+        notebook(code("if True:\n    %matplotlib inline\n" + PREDICT)),
+        contains=("if True:\n    pass  # %matplotlib inline\n",),
+        warnings=("Cell 1, line 2: ignored `%matplotlib inline`",),
     ),
     "magic-like lines inside strings and brackets stay": Read(
         notebook(
@@ -265,6 +265,14 @@ REFUSALS = {
         notebook(code("%%bash\necho hi"), code(PREDICT)),
         ("Cell 1, line 1: `%%bash`", "plain Python"),
     ),
+    "magic that runs code": Refused(
+        notebook(code("%timeit y = 2\n" + PREDICT)),
+        ("Cell 1, line 1: `%timeit y = 2`", "without `%timeit`"),
+    ),
+    "conda magic": Refused(
+        notebook(code("%conda install numpy\n" + PREDICT)),
+        ("`%conda install numpy`", "`%pip install`"),
+    ),
     "capture cell magic": Refused(
         notebook(code("x = 1"), code("%%capture\n" + PREDICT)),
         ("Cell 2, line 1: `%%capture`",),
@@ -358,9 +366,27 @@ def test_cell_comments_map_module_lines_to_cells() -> None:
 
 def test_notebook_module_compiles() -> None:
     data = notebook(
-        code("%pip install numpy\nif True:\n    %time x = 1\n"), code(PREDICT)
+        code("%pip install numpy\nif True:\n    %matplotlib inline\n"), code(PREDICT)
     )
 
     source = read_source(data, "a.ipynb")
 
     compile(source.code, "predictor.py", "exec")
+
+
+def test_locate_tells_module_lines_as_cell_lines() -> None:
+    cells = [markdown("card"), code("import os\n\nx = 1 / 0\n"), code(PREDICT)]
+    source = read_source(notebook(*cells), "a.ipynb")
+    module_line = source.code.split("\n").index("x = 1 / 0") + 1
+
+    message = source.locate(f"  line {module_line} of predictor.py: x", "predictor.py")
+
+    assert message == "  cell 2, line 3: x"
+
+
+def test_locate_leaves_python_files_alone() -> None:
+    source = read_source(b"# cell 9\n" + PREDICT.encode(), "a.py")
+
+    assert source.locate("line 2 of predictor.py", "predictor.py") == (
+        "line 2 of predictor.py"
+    )

@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from openfxn.server.runtime import launch
-from openfxn.server.runtime.sandboxes import Sandbox, create_sandbox
+from openfxn.server.runtime.sandboxes import (
+    Sandbox,
+    SandboxUnavailable,
+    create_sandbox,
+)
 from openfxn.server.settings import SandboxMode, Settings
 
 PYTHON = Path(getattr(sys, "_base_executable", sys.executable))
@@ -209,3 +213,21 @@ def read_cmdline(pid: str) -> bytes:
         return Path("/proc", pid, "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_required_sandbox_refuses_to_start_without_bwrap(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        create_sandbox(Settings(sandbox=SandboxMode.BWRAP))
+    assert create_sandbox(Settings(sandbox=SandboxMode.AUTO)).kind == "none"
+
+
+def test_sandbox_off_runs_commands_as_they_are() -> None:
+    sandbox = create_sandbox(Settings(sandbox=SandboxMode.NONE))
+
+    command = sandbox.wrap(["python", "-c", "pass"], readable=[], workdir=Path("/w"))
+
+    assert (sandbox.kind, command) == ("none", ["python", "-c", "pass"])

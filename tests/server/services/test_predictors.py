@@ -185,6 +185,25 @@ async def test_shell_line_in_notebook_is_named(
     assert "apt-get install -y ffmpeg" in predictor["error"]
 
 
+async def test_notebook_errors_name_the_cell_and_line(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    source = notebook(
+        ("markdown", "# Broken"),
+        ("code", "import os"),
+        (
+            "code",
+            "size = 3\nratio = size / 0\n\ndef predict() -> float:\n    return ratio",
+        ),
+    )
+
+    predictor = await create(app, client, ada, source, "predictor.ipynb")
+
+    assert predictor["status"] == "INVALID"
+    assert "ZeroDivisionError" in predictor["error"]
+    assert "cell 3, line 2, at module level: ratio = size / 0" in predictor["error"]
+
+
 async def test_taken_tag_needs_overwrite(
     app: FastAPI, client: httpx.AsyncClient, ada: Account
 ) -> None:

@@ -221,7 +221,17 @@ def _caret_column(text: str, offset: int | None) -> int | None:
 
 
 def explain_missing_module(error: ImportError, module: str, path: Path) -> str:
-    distribution = DISTRIBUTIONS.get(module.partition(".")[0], module.partition(".")[0])
+    top = module.partition(".")[0]
+    distribution = DISTRIBUTIONS.get(top, top)
+    parent, _, child = module.rpartition(".")
+    # The parent imported, so it is installed: installing it again would not
+    # help, as the part that is missing is not in the installed version.
+    if parent in sys.modules:
+        return (
+            f"The predictor imports `{module}`, but `{parent}` has no module "
+            f"`{child}`{_location(error, path)}. Check the name, or require a "
+            f"version of `{distribution}` that has it."
+        )
     return (
         f"The predictor needs the module `{module}`, which is not installed"
         f"{_location(error, path)}. Add `{distribution}` to the predictor's "

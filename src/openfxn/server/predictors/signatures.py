@@ -31,8 +31,10 @@ raises on account of the predictor.
 
 An input is optional when it has a default or is annotated Optional. The default
 becomes a wire Value: a number as the raw little-endian bytes of the input's
-dtype with shape ``[]``, a bool as one byte, a string as UTF-8, a list or dict as
-JSON text, an Enum member as its value, and None as the null value.
+dtype with shape ``[]``, a numpy array likewise item by item with its shape, a
+bool as one byte, a string as UTF-8, a list or dict as JSON text, an Enum member
+as its value, and None as the null value. A default that does not fit the dtype
+(a float for an integer input, 300 for uint8) is left out with a warning.
 
 Descriptions come from the docstring's ``Args:``, ``Arguments:`` or
 ``Parameters:`` section, in Google style (``name (type): text`` or
@@ -93,20 +95,20 @@ __all__ = ["infer_signature"]
 
 JSON = dict[str, Any]
 
-# Little-endian struct formats of the dtypes whose values are raw bytes.
+# The struct codes of the dtypes whose values are raw little-endian bytes.
 _STRUCT_FORMATS = {
-    "int8": "<b",
-    "int16": "<h",
-    "int32": "<i",
-    "int64": "<q",
-    "uint8": "<B",
-    "uint16": "<H",
-    "uint32": "<I",
-    "uint64": "<Q",
-    "float16": "<e",
-    "float32": "<f",
-    "float64": "<d",
-    "bool": "<?",
+    "int8": "b",
+    "int16": "h",
+    "int32": "i",
+    "int64": "q",
+    "uint8": "B",
+    "uint16": "H",
+    "uint32": "I",
+    "uint64": "Q",
+    "float16": "e",
+    "float32": "f",
+    "float64": "d",
+    "bool": "?",
 }
 _NUMERIC_DTYPES = frozenset(_STRUCT_FORMATS) - {"bool"}
 _INTEGER_DTYPES = frozenset(dtype for dtype in _NUMERIC_DTYPES if "int" in dtype)
@@ -660,7 +662,7 @@ def _encode(value: Any, dtype: str | None) -> JSON:
     if isinstance(value, enum.Enum):
         value = value.value
     if _is_array(value):
-        return _array_value(value)
+        return _array_value(value, dtype)
 
     dtype = dtype or _natural_dtype(value)
     if dtype in _STRUCT_FORMATS:
@@ -679,14 +681,18 @@ def _value(data: bytes, dtype: str, shape: list[int] | None) -> JSON:
 
 
 def _number_value(value: Any, dtype: str) -> JSON:
+    return _value(_pack([value], dtype), dtype, [])
+
+
+def _pack(items: list[Any], dtype: str) -> bytes:
+    """``items`` as raw little-endian ``dtype`` values, or _Unencodable."""
     # struct packs any object as a bool, and a bool as a number: keep them apart.
-    if (dtype == "bool") != isinstance(value, bool):
+    if any((dtype == "bool") != isinstance(item, bool) for item in items):
         raise _Unencodable
     try:
-        data = struct.pack(_STRUCT_FORMATS[dtype], value)
+        return struct.pack(f"<{len(items)}{_STRUCT_FORMATS[dtype]}", *items)
     except (struct.error, TypeError, OverflowError) as error:
         raise _Unencodable from error
-    return _value(data, dtype, [])
 
 
 def _json_value(value: Any, dtype: str) -> JSON:
@@ -718,12 +724,14 @@ def _is_array(value: Any) -> bool:
     return numpy is not None and isinstance(value, numpy.ndarray)
 
 
-def _array_value(array: Any) -> JSON:
-    dtype = _numpy_scalar_dtype(array.dtype.type)
-    if dtype is None:
+def _array_value(array: Any, dtype: str | None) -> JSON:
+    # In the input's dtype, as a number is, so that the Value agrees with the
+    # Parameter: np.zeros(3) is float64, but a bare ndarray input is float32.
+    dtype = dtype or _numpy_scalar_dtype(array.dtype.type)
+    if dtype not in _STRUCT_FORMATS:
         raise _Unencodable
-    little_endian = array.astype(array.dtype.newbyteorder("<"), copy=False)
-    return _value(little_endian.tobytes(order="C"), dtype, list(array.shape))
+    items = array.ravel(order="C").tolist()
+    return _value(_pack(items, dtype), dtype, list(array.shape))
 
 
 # ---------- ranges ----------

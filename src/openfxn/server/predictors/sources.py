@@ -8,8 +8,10 @@ one the way the platform documents it:
   at its top level; later cells are left out, with a warning;
 * ``%pip install`` lines, and ``!pip install``, ``!pip3 install`` and
   ``!python -m pip install`` lines, become requirements for provisioning;
-* other ``%`` line magics only matter in an interactive notebook, so they
-  are left out, with a warning;
+* line magics that run code or change what it sees (``%time``, ``%run``,
+  ``%conda``, ...) are refused, each with what to write instead; other ``%``
+  line magics only matter in an interactive notebook (``%matplotlib``,
+  ``%load_ext``, ``%fxn``), so they are left out, with a warning;
 * ``%%`` cell magics and other ``!`` shell lines are refused: the module runs
   without IPython or a shell, and leaving them out would change what it does.
 
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NOTEBOOK_SUFFIX = ".ipynb"
+CELL_MARK = "# cell "
 SHOWN_LENGTH = 120
 
 PIP_INSTALL = re.compile(
@@ -71,6 +74,20 @@ MAGIC_ADVICE = {
     "%set_env": "set environment variables on the predictor or the account instead",
     "%matplotlib": "it only sets up plotting inside the notebook",
     "%cd": "the module does not change directory; call `os.chdir` if it must",
+}
+# Magics that run code or change what the code sees: leaving them out would
+# change what the module does, so they are refused with what to write instead.
+REFUSED_MAGICS = {
+    "%time": "write the statement without `%time`",
+    "%timeit": "write the statement without `%timeit`",
+    "%prun": "write the statement without `%prun`",
+    "%run": "import the other module instead, or paste its code into a cell",
+    "%load": "paste the file's code into the cell instead",
+    "%sx": "run the command with `subprocess.run` instead",
+    "%system": "run the command with `subprocess.run` instead",
+    "%sc": "run the command with `subprocess.run` instead",
+    "%conda": "install the package from PyPI with `%pip install` instead",
+    "%mamba": "install the package from PyPI with `%pip install` instead",
 }
 DEFAULT_MAGIC_ADVICE = (
     "line magics need IPython, which predictors run without; "
@@ -109,6 +126,24 @@ class Source:
     card: str | None
     requirements: tuple[str, ...]
     warnings: tuple[str, ...]
+    is_notebook: bool = False
+
+    def locate(self, message: str, module: str) -> str:
+        """``message`` with each "line L of MODULE" of a notebook's module told
+        as the cell and line the author wrote: "cell N, line K"."""
+        if not self.is_notebook:
+            return message
+        lines = self.code.split("\n")
+
+        def in_cell(match: re.Match[str]) -> str:
+            line = int(match.group(1))
+            for index in range(min(line, len(lines)) - 1, -1, -1):
+                if lines[index].startswith(CELL_MARK):
+                    cell = lines[index].removeprefix(CELL_MARK)
+                    return f"cell {cell}, line {line - index - 1}"
+            return match.group(0)
+
+        return re.sub(rf"line (\d+) of {re.escape(module)}\b", in_cell, message)
 
 
 class SourceError(Exception):
@@ -296,7 +331,7 @@ def read_card(cells: list[Cell]) -> str | None:
 
 
 def assemble(card: str | None, translations: list[Translation], skipped: int) -> Source:
-    code = "\n".join(f"# cell {part.number}\n{part.code}" for part in translations)
+    code = "\n".join(f"{CELL_MARK}{part.number}\n{part.code}" for part in translations)
     requirements = dict.fromkeys(
         requirement for part in translations for requirement in part.requirements
     )
@@ -309,7 +344,7 @@ def assemble(card: str | None, translations: list[Translation], skipped: int) ->
             "predictor is provisioned or serves predictions."
         )
 
-    return Source(code, card, tuple(requirements), tuple(warnings))
+    return Source(code, card, tuple(requirements), tuple(warnings), is_notebook=True)
 
 
 def parse(code: str) -> ast.Module | str:
@@ -399,6 +434,12 @@ def handle_escape(where: str, escape: Escape, translation: Translation) -> None:
         raise shell_error(where, command)
     else:
         name = command.split(maxsplit=1)[0]
+        if name in REFUSED_MAGICS:
+            raise SourceError(
+                f"{where}: `{shown(command)}` is an IPython magic, which predictors "
+                f"run without, and leaving it out would change what the code does: "
+                f"{REFUSED_MAGICS[name]}."
+            )
         advice = MAGIC_ADVICE.get(name, DEFAULT_MAGIC_ADVICE)
         translation.warnings.append(f"{where}: ignored `{shown(command)}`: {advice}.")
 

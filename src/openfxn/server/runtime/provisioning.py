@@ -142,6 +142,8 @@ class Provisioner:
             outcome.status, outcome.error = PredictorStatus.INVALID, str(error)
             return outcome
         await self.load_module(predictor_id, python, source.code, secrets, outcome)
+        if outcome.error is not None:
+            outcome.error = source.locate(outcome.error, MODULE)
         return outcome
 
     async def load_module(
