@@ -6,6 +6,7 @@ They need the ``openfxn[server]`` extra; without it they say how to install it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from openfxn.server.services import Services
+    from openfxn.server.services.models import CreatePredictorInput
     from openfxn.server.settings import Settings
 
 admin = typer.Typer(help="Manage accounts and keys directly in the server's database.")
@@ -112,6 +114,8 @@ def serve(
         typer.echo(f"Demo account 'demo', access key:\n{key}\n\nTry either:\n")
         typer.echo(f'  curl {url}/user -H "Authorization: Bearer {key}"')
         typer.echo(f"  curl {url}/user -u {key}:\n")
+        typer.echo(f"Sample predictors: {', '.join(demo_tags())}. See one with:\n")
+        typer.echo(f"  curl {url}/predictors/{demo_tags()[0]} -u {key}:\n")
     uvicorn.run(
         app,
         host=settings.host,
@@ -201,13 +205,50 @@ async def add_key(settings: Settings, username: str, name: str) -> str:
         return (await services.access_keys.issue_for(username, name)).key
 
 
+DEMO_PREDICTORS = {
+    "greeting": ("greeting.py", "Say hello to someone by name."),
+    "text-stats": ("text_stats.ipynb", "Count the words of a text."),
+}
+
+
+def demo_tags() -> list[str]:
+    return [f"@demo/{name}" for name in DEMO_PREDICTORS]
+
+
 async def ensure_demo_account(settings: Settings) -> str:
+    """The demo account, a new key for it, and its sample predictors; the
+    server provisions the predictors when it starts."""
+    from openfxn.server.auth.cache import KeyCache
+    from openfxn.server.auth.callers import CallerResolver
     from openfxn.server.errors import Conflict
 
     async with open_services(settings) as services:
         with contextlib.suppress(Conflict):  # the account survives restarts
             await services.users.create("demo", name="Demo", email="demo@example.com")
-        return (await services.access_keys.issue_for("demo", "demo")).key
+        key = (await services.access_keys.issue_for("demo", "demo")).key
+        resolver = CallerResolver(services.users.database, KeyCache())
+        caller = await resolver.resolve(f"Bearer {key}")
+        for name, (filename, description) in DEMO_PREDICTORS.items():
+            with contextlib.suppress(Conflict):  # published by an earlier start
+                await services.predictors.create(
+                    caller, sample_input(name, filename, description), ""
+                )
+        return key
+
+
+def sample_input(name: str, filename: str, description: str) -> CreatePredictorInput:
+    from importlib.resources import files
+
+    from openfxn.server.services.models import AccessMode, CreatePredictorInput
+
+    data = (files("openfxn.server.samples") / filename).read_bytes()
+    payload = base64.b64encode(data).decode()
+    return CreatePredictorInput(
+        tag=f"@demo/{name}",
+        notebook=f"data:text/plain;name={filename};base64,{payload}",
+        access=AccessMode.PUBLIC,
+        description=description,
+    )
 
 
 @schema.command("graphql")

@@ -1,0 +1,1 @@
+"""Sample predictors that ``openfxn serve --demo`` publishes under ``@demo``."""
