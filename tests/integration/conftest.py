@@ -5,6 +5,10 @@ with a temporary data directory and one user, ``peter``. Its standard output
 and error go to ``server.log`` in the temporary directory; a failing test that
 used the server gets that log attached to its report. Every subprocess gets
 an environment without proxy variables, so nothing leaves 127.0.0.1.
+
+``official_client`` is one installed version of the official ``fxn`` client
+pointed at that server: 0.0.26 and 0.0.23, or the versions a test names with
+``@pytest.mark.parametrize("official_client", [...], indirect=True)``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
+from tests.integration.official import OfficialClient, install
 from tests.integration.support import (
     HOST,
     OPENFXN,
@@ -99,6 +104,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         f"openfxn serve did not stop cleanly: {'; '.join(problems)}. "
         f"Server log:\n{tail(log)}"
     )
+
+
+@pytest.fixture(scope="session", params=["0.0.26", "0.0.23"])
+def official_client(
+    request: pytest.FixtureRequest, live_server: LiveServer
+) -> OfficialClient:
+    version: str = request.param
+    return OfficialClient(version, install(version), live_server)
 
 
 @pytest.hookimpl(wrapper=True)
