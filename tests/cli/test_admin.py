@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from openfxn.cli import app
+from openfxn.cli.server import open_services
 from openfxn.server.auth.keys import is_well_formed
 from openfxn.server.settings import Settings
 
@@ -104,3 +108,35 @@ def test_unreachable_database_is_one_line() -> None:
     assert code != 0
     assert "Cannot use the database at" in stdout + stderr
     assert "Traceback" not in stdout + stderr
+
+
+async def seal_and_read(settings: Settings, value: str | None = None) -> dict[str, str]:
+    """Store the account variable TOKEN when ``value`` is given; read them all."""
+    async with open_services(settings) as services:
+        variables = services.environment_variables
+        async with variables.database.write() as session:
+            if value is not None:
+                await variables.store(session, 1, "account", "TOKEN", value)
+            return await variables.values(session, 1, "account")
+
+
+def test_rotate_secrets_moves_them_to_the_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+    monkeypatch.setenv("OPENFXN_SECRET_KEY", old)
+    invoke("admin", "create-user", "ada", "--data", str(tmp_path))
+    asyncio.run(seal_and_read(Settings(data=tmp_path), "canary"))
+    monkeypatch.setenv("OPENFXN_SECRET_KEY", new)
+
+    refused = invoke("admin", "rotate-secrets", "--data", str(tmp_path))
+    monkeypatch.setenv("OPENFXN_OLD_SECRET_KEYS", old)
+    rotated = invoke("admin", "rotate-secrets", "--data", str(tmp_path))
+    again = invoke("admin", "rotate-secrets", "--data", str(tmp_path))
+    monkeypatch.delenv("OPENFXN_OLD_SECRET_KEYS")
+
+    assert refused[0] == 1
+    assert "OPENFXN_OLD_SECRET_KEYS" in refused[1] + refused[2]
+    assert rotated[:2] == (0, "Sealed 1 secrets again under the current key.\n")
+    assert again[1].startswith("Sealed 0 ")
+    assert asyncio.run(seal_and_read(Settings(data=tmp_path))) == {"TOKEN": "canary"}

@@ -161,6 +161,36 @@ def create_key(
     typer.echo(key)
 
 
+@admin.command("rotate-secrets")
+def rotate_secrets(
+    data: Path = DATA_OPTION, database_url: str = DATABASE_OPTION
+) -> None:
+    """Seal every secret again under the current OPENFXN_SECRET_KEY.
+
+    Rotate in three steps: move the old key into OPENFXN_OLD_SECRET_KEYS and set
+    a new OPENFXN_SECRET_KEY; run this; then drop the old key.
+
+    Example: `openfxn admin rotate-secrets --data ./data`
+    """
+    settings = load_settings(data=data, database_url=database_url)
+    count = asyncio.run(reseal(settings))
+    typer.echo(f"Sealed {count} secrets again under the current key.")
+
+
+async def reseal(settings: Settings) -> int:
+    from openfxn.server.secrets import SecretError
+
+    async with open_services(settings) as services:
+        try:
+            return await services.environment_variables.reseal()
+        except SecretError as error:
+            raise SystemExit(
+                f"A secret cannot be opened ({error}); nothing was changed. Put "
+                "the key it was sealed with in OPENFXN_OLD_SECRET_KEYS and run "
+                "this again."
+            ) from None
+
+
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The services on a migrated database; a refusal ends the command in one line."""

@@ -56,6 +56,10 @@ class KeyRing:
             raise SecretError("does not belong here, or is damaged") from None
         return opened.decode()
 
+    def is_current(self, token: str) -> bool:
+        """Whether ``token`` was sealed under the current key."""
+        return token.startswith(f"{VERSION}.{self.current_id}.")
+
     def derive(self, purpose: str) -> bytes:
         """A key for another purpose (signing upload URLs), bound to the current key."""
         return hmac.new(

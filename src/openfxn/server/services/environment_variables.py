@@ -126,6 +126,19 @@ class EnvironmentVariableService:
             for row in rows
         }
 
+    async def reseal(self) -> int:
+        """Seal again, under the current key, every value sealed under an older
+        one; returns how many. After it the older keys can be retired."""
+        resealed = 0
+        async with self.database.write() as session:
+            for row in await session.scalars(select(Row)):
+                if self.keys.is_current(row.sealed):
+                    continue
+                where = context(row.account_id, row.scope, row.name)
+                row.sealed = self.keys.seal(self.keys.open(row.sealed, where), where)
+                resealed += 1
+        return resealed
+
     async def drop_predictor(self, session: AsyncSession, predictor_id: int) -> None:
         await session.execute(
             delete(Row).where(Row.scope == predictor_scope(predictor_id))
