@@ -29,8 +29,10 @@ from openfxn.server.store.migrate import upgrade
 from openfxn.server.store.tables import Base
 
 ROOT = Path(__file__).parents[1]
-SPEC = ROOT.parent / "shared" / "spec"
-"The wire spec, in the shared folder that lies beside every checkout."
+SPEC = ROOT / "tests" / "fixtures" / "spec"
+"""Copies of the wire spec's compatibility SDL and the official clients'
+documents, from the team's shared folder; a test keeps them equal to it."""
+SHARED_SPEC = ROOT.parent / "shared" / "spec"
 
 POSTGRES_URL = os.environ.get(
     "OPENFXN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -8,7 +8,7 @@ import pytest
 from graphql import build_schema, find_breaking_changes, parse, validate
 
 from openfxn.server.transports.graphql.schema import executable_schema, sdl
-from tests.conftest import SPEC, Account
+from tests.conftest import SHARED_SPEC, SPEC, Account
 
 
 async def post(client: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Response:
@@ -33,6 +33,14 @@ def test_official_client_documents_validate() -> None:
 
     assert len(documents) >= 20
     assert failures == {}
+
+
+@pytest.mark.parametrize("name", ["schema.graphql", "official-client-documents.json"])
+def test_spec_copies_match_the_shared_spec(name: str) -> None:
+    if not SHARED_SPEC.is_dir():
+        pytest.skip(f"no shared spec beside this checkout ({SHARED_SPEC})")
+
+    assert (SPEC / name).read_text() == (SHARED_SPEC / name).read_text()
 
 
 async def test_undeclared_variables_are_ignored(
