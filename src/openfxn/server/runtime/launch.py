@@ -39,6 +39,40 @@ def base_environment(home: Path) -> dict[str, str]:
     }
 
 
+async def spawn(
+    python: Path,
+    arguments: list[str],
+    *,
+    sandbox: Sandbox,
+    readable: Sequence[Path],
+    variables: dict[str, str],
+    workdir: Path,
+    stdin: int = asyncio.subprocess.DEVNULL,
+) -> asyncio.subprocess.Process:
+    """Start ``python arguments`` confined, in an empty ``workdir``, with the
+    predictor's variables; the code sees its environment and ``readable``.
+
+    The process leads a process group of its own: end it with ``kill_group``,
+    which takes down everything it started.
+    """
+    environment = python.parent.parent  # DIR/bin/python
+    command = sandbox.wrap(
+        [str(python), *arguments],
+        readable=[environment, *readable],
+        workdir=workdir,
+    )
+    return await asyncio.create_subprocess_exec(
+        *command,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=workdir,
+        env={**variables, **base_environment(workdir)},
+        start_new_session=True,
+        limit=OUTPUT_LIMIT,
+    )
+
+
 async def run(
     python: Path,
     arguments: list[str],
@@ -49,23 +83,15 @@ async def run(
     workdir: Path,
     time_limit: float,
 ) -> Completed:
-    """Run ``python arguments`` confined, in an empty ``workdir``, with the
-    predictor's variables; the code sees its environment and ``readable``."""
-    environment = python.parent.parent  # DIR/bin/python
-    command = sandbox.wrap(
-        [str(python), *arguments],
-        readable=[environment, *readable],
+    """Run ``python arguments`` as ``spawn`` starts it, to its end or
+    ``time_limit``, and collect its capped output."""
+    process = await spawn(
+        python,
+        arguments,
+        sandbox=sandbox,
+        readable=readable,
+        variables=variables,
         workdir=workdir,
-    )
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=workdir,
-        env={**variables, **base_environment(workdir)},
-        start_new_session=True,
-        limit=OUTPUT_LIMIT,
     )
     reading = asyncio.gather(capped(process.stdout), capped(process.stderr))
     try:
