@@ -21,8 +21,9 @@ from openfxn.server.auth.callers import CallerResolver
 from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
 from openfxn.server.runtime.provisioning import Provisioner
 from openfxn.server.runtime.sandboxes import create_sandbox
+from openfxn.server.runtime.workers import Workers
 from openfxn.server.secrets import load_key_ring
-from openfxn.server.services import Services
+from openfxn.server.services import Services, limits
 from openfxn.server.services.uploads import PREFIX, upload_limits
 from openfxn.server.settings import Settings
 from openfxn.server.storage.objects import LocalStorage
@@ -61,16 +62,21 @@ def create_app(settings: Settings) -> FastAPI:
         keys = KeyCache()
         app.state.database = database
         app.state.provisioner = provisioner
-        app.state.services = Services.create(
-            settings, database, keys, ring, provisioner.schedule, storage
+        runtime = Workers(sandbox, settings.data / "workers", limits(settings))
+        app.state.services = services = Services.create(
+            settings, database, keys, ring, provisioner.schedule, storage, runtime
         )
         app.state.callers = CallerResolver(database, keys)
         logger.info("database %s", redact_url(database.url))
         logger.info("data directory %s", settings.data)
         await provisioner.resume()
+        interrupted = await services.predictions.interrupt_unfinished()
+        if interrupted:
+            logger.warning("%d predictions were interrupted by a stop", interrupted)
         try:
             yield
         finally:
+            await runtime.stop()
             await provisioner.stop()
             await database.dispose()
 
@@ -79,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        redirect_slashes=False,  # an API answers where it is asked, or 404s
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.state.settings = settings

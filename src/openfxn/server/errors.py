@@ -7,8 +7,7 @@
     ├── NotFound            404  no such thing, or not visible to the caller
     ├── Conflict            409  the request clashes with the current state
     ├── PayloadTooLarge     413  the body is over the server's limit
-    ├── Unavailable         503  a dependency is down; retry later
-    └── NotAvailableYet     501  part of the API this server does not offer yet
+    └── Unavailable         503  a dependency is down; retry later
 
 Messages are sentences meant for the person calling: what is wrong, and
 what to do about it.
@@ -59,8 +58,3 @@ class PayloadTooLarge(ServiceError):
 class Unavailable(ServiceError):
     status = 503
     code = "UNAVAILABLE"
-
-
-class NotAvailableYet(ServiceError):
-    status = 501
-    code = "NOT_IMPLEMENTED"

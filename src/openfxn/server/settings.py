@@ -117,6 +117,26 @@ class Settings(BaseSettings):
         "predictor's code may fill (bytes).",
     )
 
+    # ---- prediction workers ----
+    prediction_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest one prediction may run before it is stopped (s).",
+    )
+    workers_per_predictor: int = Field(
+        2, ge=1, description="Most warm workers one predictor may have at once."
+    )
+    worker_max_predictions: int = Field(
+        1000,
+        ge=1,
+        description="Predictions a worker serves before a fresh one replaces it.",
+    )
+    worker_idle_s: float = Field(
+        300.0,
+        gt=0,
+        description="How long an idle worker is kept warm before it is closed (s).",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

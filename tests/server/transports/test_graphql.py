@@ -171,15 +171,16 @@ async def test_fragment_cycles_do_not_hang(client: httpx.AsyncClient) -> None:
     assert response.json()["errors"]
 
 
-async def test_missing_features_say_so(client: httpx.AsyncClient) -> None:
+async def test_anonymous_prediction_asks_for_a_key(client: httpx.AsyncClient) -> None:
     query = (
         'mutation { createPrediction(input: {tag: "@a/b", client: "linux"}) { id } }'
     )
     response = await post(client, {"query": query})
 
     error = response.json()["errors"][0]
-    assert "not available on this openfxn server yet" in error["message"]
-    assert error["extensions"]["code"] == "NOT_IMPLEMENTED"
+    assert response.status_code == 200
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "access key" in error["message"]
 
 
 async def test_resolver_crash_hides_the_traceback(

@@ -23,7 +23,9 @@ from tests.conftest import Account
 from tests.server.services.test_predictors import GREETING, create, upload
 
 # Values that differ between two calls by construction (a new key each time).
-VOLATILE = {"id", "key", "hint", "created", "lastUsed"}
+VOLATILE = {"id", "key", "hint", "created", "lastUsed", "latency", "coldStart"}
+# The one concrete type behind each interface, selected through a fragment.
+CONCRETE = {"Profile": "User", "Prediction": "CloudPrediction"}
 
 
 Prepare = Callable[[FastAPI, httpx.AsyncClient, Account], Awaitable[dict[str, str]]]
@@ -101,6 +103,16 @@ async def new_key_ids(
         )
         ids[name] = response.json()["accessKey"]["id"]
     return ids
+
+
+async def one_prediction(
+    app: FastAPI, client: httpx.AsyncClient, account: Account
+) -> dict[str, str]:
+    tag = await a_predictor(app, client, account, "predicted")
+    made = await client.post(
+        f"/predict/{tag}", json={"name": "Ada"}, headers=account.headers
+    )
+    return {"rest": made.json()["id"], "graphql": made.json()["id"]}
 
 
 CASES: dict[str, Case] = {
@@ -187,6 +199,25 @@ CASES: dict[str, Case] = {
         'createEnvironmentVariable(input: {name: "HF_TOKEN", value: "x"})',
         body={"name": "HF_TOKEN", "value": "x"},
     ),
+    "createPrediction": Case(
+        "/predict/{rest}",
+        "createPrediction(input: {tag: $tag, client: $client, inputs: $inputs})",
+        {
+            "tag": "{graphql}",
+            "client": "test",
+            "inputs": [{"name": "name", "data": "data:,Ada", "type": "string"}],
+        },
+        "($tag: Tag!, $client: Client!, $inputs: [ValueInput!])",
+        body={"name": "Ada"},
+        prepare=one_predictor,
+    ),
+    "retrievePrediction": Case(
+        "/predictions/{rest}",
+        "prediction(id: $id)",
+        {"id": "{graphql}"},
+        "($id: ID!)",
+        prepare=one_prediction,
+    ),
     "deleteEnvironmentVariable": Case(
         "/environmentVariables/{rest}",
         "deleteEnvironmentVariable(input: {name: $name})",
@@ -206,8 +237,9 @@ def selection(type_: GraphQLOutputType) -> str:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
     if isinstance(type_, GraphQLInterfaceType):
-        # Every profile is a user for now; select through the concrete type.
-        return " { ... on User" + selection(executable_schema().get_type("User")) + " }"
+        concrete = CONCRETE[type_.name]
+        inner = selection(executable_schema().get_type(concrete))
+        return f" {{ ... on {concrete}{inner} }}"
     if not isinstance(type_, GraphQLObjectType):
         return ""
     fields = [

@@ -11,9 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from openfxn.server.auth.cache import KeyCache
+from openfxn.server.runtime.environments import Environments
+from openfxn.server.runtime.sandboxes import Sandbox
+from openfxn.server.runtime.workers import Limits, Workers
 from openfxn.server.secrets import KeyRing
 from openfxn.server.services.access_keys import AccessKeyService
 from openfxn.server.services.environment_variables import EnvironmentVariableService
+from openfxn.server.services.predictions import PredictionService
 from openfxn.server.services.predictors import PredictorService
 from openfxn.server.services.uploads import UploadService
 from openfxn.server.services.users import UserService
@@ -35,6 +39,7 @@ class Services:
     uploads: UploadService
     environment_variables: EnvironmentVariableService
     predictors: PredictorService
+    predictions: PredictionService
 
     @classmethod
     def create(
@@ -45,16 +50,41 @@ class Services:
         ring: KeyRing,
         provision: Callable[[int], None] = provision_nothing,
         storage: Storage | None = None,
+        runtime: Workers | None = None,
     ) -> Services:
         storage = storage or LocalStorage(settings.data / "objects")
         uploads = UploadService(storage, settings, ring.derive("upload urls"))
         variables = EnvironmentVariableService(database, ring)
+        predictors = PredictorService(database, storage, uploads, variables, provision)
+        environments = Environments(
+            settings.data / "environments", settings.provisioning_timeout_s
+        )
+        runtime = runtime or Workers(
+            Sandbox(None), settings.data / "workers", limits(settings)
+        )
         return cls(
             users=UserService(database, keys),
             access_keys=AccessKeyService(database, keys),
             uploads=uploads,
             environment_variables=variables,
-            predictors=PredictorService(
-                database, storage, uploads, variables, provision
+            predictors=predictors,
+            predictions=PredictionService(
+                database,
+                predictors,
+                uploads,
+                variables,
+                runtime,
+                environments,
+                settings.data,
             ),
         )
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        prediction_timeout_s=settings.prediction_timeout_s,
+        load_timeout_s=settings.provisioning_timeout_s,
+        workers_per_predictor=settings.workers_per_predictor,
+        max_predictions=settings.worker_max_predictions,
+        idle_s=settings.worker_idle_s,
+    )

@@ -12,7 +12,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from openfxn.server.errors import InvalidRequest
@@ -234,6 +241,20 @@ class Value(WireModel):
     shape: list[int] | None = None
 
 
+class ResultValue(Value):
+    """A result: a Value, with the convenience fields old clients read."""
+
+    string_value: str | None = None
+    float_value: float | None = None
+    float_array: list[float] | None = None
+    int_value: int | None = None
+    int_array: list[int] | None = None
+    bool_value: bool | None = None
+    bool_array: list[bool] | None = None
+    list_value: list[Any] | None = None
+    dict_value: dict[str, Any] | None = None
+
+
 class EnumerationMember(WireModel):
     name: str
     value: str | int
@@ -303,16 +324,22 @@ class PredictorInput(InputModel):
     tag: Tag
 
 
+# A GraphQL Int is 32 bits; REST takes no more, and no database overflows.
+MAX_OFFSET = 2**31 - 1
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+Count = Annotated[int, Field(ge=1, le=100)]
+
+
 class UserPredictorsInput(InputModel):
     status: PredictorStatus | None = None
-    offset: Annotated[int, Field(ge=0)] | None = None
-    count: Annotated[int, Field(ge=1, le=100)] | None = None
+    offset: Offset | None = None
+    count: Count | None = None
 
 
 class PredictorsInput(InputModel):
     query: Annotated[str, Field(max_length=200)] | None = None
-    offset: Annotated[int, Field(ge=0)] | None = None
-    count: Annotated[int, Field(ge=1, le=100)] | None = None
+    offset: Offset | None = None
+    count: Count | None = None
 
 
 # ---------- environment variables ----------
@@ -394,3 +421,60 @@ class CreateUploadUrlInput(InputModel):
     name: FileName
     type: UploadType
     key: UploadKey | None = None
+
+
+# ---------- predictions ----------
+
+
+class PredictionStatus(StrEnum):
+    """How far a prediction got (an openfxn extension of the 2023 shape)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"
+
+
+class Prediction(WireModel):
+    """A prediction: ``results`` in order, or ``error`` when predict raised.
+
+    ``latency`` (ms) covers the call of predict only; ``coldStart`` (ms, an
+    extension) is set when this prediction had to start a worker first.
+    """
+
+    id: str
+    tag: str
+    type: PredictorType
+    created: datetime
+    results: list[ResultValue] | None = None
+    latency: float | None = None
+    error: str | None = None
+    logs: str | None = None
+    # EDGE predictions only; a CLOUD one has none, and clients ask for them.
+    implementation: str | None = None
+    resources: list[dict[str, str]] | None = None
+    configuration: str | None = None
+    status: PredictionStatus | None = None
+    cold_start: float | None = None
+
+
+class CreatePredictionInput(InputModel):
+    """A prediction over GraphQL: the inputs as a list of named Values."""
+
+    model_config = ConfigDict(extra="ignore")  # official clients send more
+
+    tag: Tag
+    client: str | None = None
+    inputs: list[dict[str, Any]] | None = None
+    data_url_limit: int | None = None
+    configuration: str | None = None
+    device: str | None = None
+    client_version: str | None = None
+
+    @field_validator("inputs")
+    @classmethod
+    def _named(cls, inputs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        for value in inputs or []:
+            if not isinstance(value.get("name"), str):
+                raise ValueError("every input needs a 'name'")
+        return inputs

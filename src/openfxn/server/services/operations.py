@@ -140,6 +140,21 @@ OPERATIONS = (
         "/environmentVariables/{name}",
         "Delete an environment variable; predictors created before keep their copy.",
     ),
+    Operation(
+        "createPrediction",
+        "Mutation.createPrediction",
+        "POST",
+        "/predict/{tag}",
+        "Run a predictor once on the given inputs; over REST, ?stream=true streams "
+        "the partial predictions of a generator predictor.",
+    ),
+    Operation(
+        "retrievePrediction",
+        "Query.prediction",
+        "GET",
+        "/predictions/{id}",
+        "A prediction the caller made, by id.",
+    ),
 )
 
 BY_NAME = {operation.name: operation for operation in OPERATIONS}

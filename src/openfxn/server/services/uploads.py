@@ -22,6 +22,7 @@ from openfxn.server.services.models import CreateUploadUrlInput, UploadType
 from openfxn.server.settings import Settings
 from openfxn.server.storage.objects import Storage, StoredObject
 from openfxn.server.storage.signing import SignatureError, sign, verify
+from openfxn.server.store.tables import Account
 
 PREFIX = "/uploads/"
 KINDS = ("media", "notebook", "value")
@@ -76,6 +77,16 @@ class UploadService:
             data,
             content_type or guessed or "application/octet-stream",
         )
+
+    async def store_value(
+        self, account: Account, name: str, data: bytes, mime: str, base_url: str
+    ) -> str:
+        """Store a prediction's result; the URL serves it to whoever holds it
+        (the random key makes it unguessable), like an upload URL."""
+        extension = mimetypes.guess_extension(mime) or ""
+        path = f"{PREFIX}{account.username}/value/{uuid.uuid4().hex}/{name}{extension}"
+        await self.storage.put(storage_key(path), data, mime)
+        return f"{base_url.rstrip('/')}{path}"
 
     async def get(self, path: str) -> StoredObject:
         stored = await self.storage.get(storage_key(path))

@@ -144,3 +144,47 @@ class EnvironmentVariable(Base):
     name: Mapped[str] = mapped_column(String(128))
     sealed: Mapped[str] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Prediction(Base):
+    """One run of a predictor, kept for its caller; RUNNING until it ends."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    predictor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("predictors.id", ondelete="SET NULL"), index=True
+    )
+    tag: Mapped[str] = mapped_column(String(80))
+    caller_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    billed_account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="RUNNING")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    results: Mapped[list[Any] | None] = mapped_column(JSON)
+    latency: Mapped[float | None] = mapped_column(Float)
+    cold_start: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    logs: Mapped[str | None] = mapped_column(Text)
+
+
+class Usage(Base):
+    """What a finished prediction is billed: at most one row per prediction."""
+
+    __tablename__ = "usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(
+        ForeignKey("predictions.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    acceleration: Mapped[str] = mapped_column(String(8))
+    latency: Mapped[float] = mapped_column(Float)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel
 
 from openfxn.server.auth.callers import Caller
-from openfxn.server.services import Services
+from openfxn.server.services import Services, values
 from openfxn.server.services.models import (
+    MAX_OFFSET,
     AccessKey,
     CreateAccessKeyInput,
     CreateEnvironmentVariableInput,
@@ -19,6 +20,7 @@ from openfxn.server.services.models import (
     DeleteEnvironmentVariableInput,
     EnvironmentVariable,
     NewAccessKey,
+    Prediction,
     Predictor,
     PredictorsInput,
     PredictorStatus,
@@ -28,7 +30,9 @@ from openfxn.server.services.models import (
     UserPredictorsInput,
     parse,
 )
-from openfxn.server.services.operations import OPERATIONS
+from openfxn.server.services.operations import OPERATIONS, Operation
+from openfxn.server.services.predictions import OnPrediction
+from openfxn.server.transports.streams import stream_prediction
 
 
 class ErrorMessage(BaseModel):
@@ -100,7 +104,7 @@ async def revoke_access_key(
 
 
 Tag = Annotated[str, Path(max_length=80, description="The tag: @owner/name")]
-Offset = Annotated[int | None, Query(ge=0)]
+Offset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET)]
 Count = Annotated[int | None, Query(ge=1, le=100)]
 
 
@@ -186,6 +190,44 @@ async def delete_environment_variable(
     return await services.environment_variables.delete(caller, request)
 
 
+PredictionBody = Annotated[
+    dict[str, Any] | None,
+    Body(
+        description="The inputs by name: plain JSON values, or Value objects "
+        "({data, type, shape})."
+    ),
+]
+
+
+async def create_prediction(
+    tag: Tag,
+    http: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    inputs: PredictionBody = None,
+    stream: bool = False,
+    data_url_limit: Annotated[str | None, Query(alias="dataUrlLimit")] = None,
+    raw_outputs: Annotated[str | None, Query(alias="rawOutputs")] = None,
+) -> Prediction:
+    limit = values.parse_data_url_limit(data_url_limit)
+
+    async def run(report: OnPrediction | None = None) -> Prediction:
+        return await services.predictions.create(
+            caller, tag, inputs or {}, limit, base_url(http), report
+        )
+
+    if not stream:
+        return await run()
+    streamed = await stream_prediction(run, http.headers.get("accept"))
+    return cast(Prediction, streamed)  # FastAPI sends a Response as it is
+
+
+async def retrieve_prediction(
+    id: Annotated[str, Path(max_length=64)], caller: CallerDep, services: ServicesDep
+) -> Prediction:
+    return await services.predictions.retrieve(caller, id)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "retrieveCurrentUser": retrieve_current_user,
     "retrieveUser": retrieve_user,
@@ -203,6 +245,8 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "listEnvironmentVariables": list_environment_variables,
     "createEnvironmentVariable": create_environment_variable,
     "deleteEnvironmentVariable": delete_environment_variable,
+    "createPrediction": create_prediction,
+    "retrievePrediction": retrieve_prediction,
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -228,6 +272,13 @@ def add_routes(app: FastAPI) -> None:
             methods=[operation.method],
             operation_id=operation.name,
             summary=operation.summary,
-            status_code=201 if operation.method == "POST" else 200,
+            status_code=status_of(operation),
             responses=ERROR_RESPONSES,
         )
+
+
+def status_of(operation: Operation) -> int:
+    """201 for what a POST creates and keeps; 200 for the rest, predictions
+    included, which the official clients expect to answer 200."""
+    created = operation.method == "POST" and operation.name != "createPrediction"
+    return 201 if created else 200

@@ -13,11 +13,12 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from openfxn.server.auth.callers import Caller
-from openfxn.server.errors import NotAvailableYet, NotFound, PermissionDenied
+from openfxn.server.errors import NotFound, PermissionDenied
 from openfxn.server.services import Services
 from openfxn.server.services.models import (
     CreateAccessKeyInput,
     CreateEnvironmentVariableInput,
+    CreatePredictionInput,
     CreatePredictorInput,
     CreateUploadUrlInput,
     DeleteEnvironmentVariableInput,
@@ -182,6 +183,28 @@ async def resolve_delete_environment_variable(
     return await context.services.environment_variables.delete(context.caller, request)
 
 
+async def resolve_create_prediction(_root: None, info: Info, input: Wire) -> Wire:
+    context = info.context
+    request = parse(CreatePredictionInput, input)
+    inputs = {value.pop("name"): value for value in request.inputs or []}
+    prediction = await context.services.predictions.create(
+        context.caller,
+        request.tag,
+        inputs,
+        request.data_url_limit,
+        context.base_url,
+    )
+    return to_wire(prediction)
+
+
+async def resolve_prediction(_root: None, info: Info, id: str) -> Wire | None:
+    context = info.context
+    try:
+        return to_wire(await context.services.predictions.retrieve(context.caller, id))
+    except NotFound:
+        return None
+
+
 async def resolve_readme(predictor: Wire, info: Info) -> str | None:
     """The 2023 name of the card, still asked for by old clients."""
     card: str | None = predictor.get("card")
@@ -205,25 +228,10 @@ RESOLVERS: dict[str, Resolver] = {
     "listEnvironmentVariables": resolve_environment_variables,
     "createEnvironmentVariable": resolve_create_environment_variable,
     "deleteEnvironmentVariable": resolve_delete_environment_variable,
+    "createPrediction": resolve_create_prediction,
+    "retrievePrediction": resolve_prediction,
 }
 
-
-def not_available(feature: str) -> Resolver:
-    """A resolver for a part of the 2023 API that this server does not offer yet."""
-
-    async def resolve(_root: Any, info: Info, **_args: Any) -> None:
-        raise NotAvailableYet(
-            f"{feature} are not available on this openfxn server yet; the field "
-            f"'{info.parent_type.name}.{info.field_name}' is in the schema so that "
-            "official clients validate."
-        )
-
-    return resolve
-
-
-NOT_AVAILABLE: dict[str, Resolver] = {
-    "Mutation.createPrediction": not_available("Predictions"),
-}
 
 # Fields that are not operations of their own.
 FIELDS: dict[str, Resolver] = {

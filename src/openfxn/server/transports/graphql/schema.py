@@ -9,11 +9,7 @@ from typing import Any
 from graphql import GraphQLObjectType, GraphQLSchema, build_schema
 
 from openfxn.server.services.operations import OPERATIONS
-from openfxn.server.transports.graphql.resolvers import (
-    FIELDS,
-    NOT_AVAILABLE,
-    RESOLVERS,
-)
+from openfxn.server.transports.graphql.resolvers import FIELDS, RESOLVERS
 
 
 def sdl() -> str:
@@ -24,7 +20,7 @@ def sdl() -> str:
 @cache
 def executable_schema() -> GraphQLSchema:
     schema = build_schema(sdl())
-    bound: dict[str, Any] = {**NOT_AVAILABLE, **FIELDS}
+    bound: dict[str, Any] = dict(FIELDS)
     for operation in OPERATIONS:
         bound[operation.graphql] = RESOLVERS[operation.name]
     for path, resolver in bound.items():

@@ -1,0 +1,327 @@
+"""Warm prediction workers: a pool per predictor, each worker in the sandbox.
+
+A worker is a process running ``predictors/worker.py`` for one predictor of
+one owner: it loads the module once and serves predictions one at a time over
+the messages of ``predictors/messages.py``. A pool starts its first worker on
+first use, starts more under load up to ``OPENFXN_WORKERS_PER_PREDICTOR``,
+retires a worker after ``OPENFXN_WORKER_MAX_PREDICTIONS`` predictions or any
+failure, and closes workers idle for ``OPENFXN_WORKER_IDLE_S``, down to none.
+
+A prediction that outlives ``OPENFXN_PREDICTION_TIMEOUT_S``, or whose worker
+dies (an exit, a signal, a flood of output), ends with an error saying which;
+the worker is killed, tree and all, and the next prediction gets a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openfxn.server.predictors import messages, worker
+from openfxn.server.predictors.values import Raw
+from openfxn.server.runtime import launch
+from openfxn.server.runtime.sandboxes import Sandbox
+
+logger = logging.getLogger("openfxn.server")
+
+STDERR_TAIL = 8 * 1024
+# One message holds a prediction's results in base64: room for the largest value.
+MESSAGE_LIMIT = 128 * 1024 * 1024
+
+OnPartial = Callable[[list[Raw]], Awaitable[None]]
+
+
+class WorkerFailed(Exception):
+    """A worker that could not start or died; the message is for the caller."""
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """What a worker needs to serve a predictor: its code and environment."""
+
+    id: int
+    version: str  # changes when the predictor is replaced
+    python: Path
+    module: Path
+    variables: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    prediction_timeout_s: float
+    load_timeout_s: float
+    workers_per_predictor: int
+    max_predictions: int
+    idle_s: float
+
+
+@dataclass
+class Outcome:
+    """How one prediction ended."""
+
+    results: list[Raw] | None
+    error: str | None
+    latency_ms: float
+    logs: str = ""
+    cold_start_ms: float | None = None
+
+
+class Worker:
+    def __init__(self, process: asyncio.subprocess.Process, scratch: Path) -> None:
+        self.process = process
+        self.scratch = scratch
+        self.served = 0
+        self.healthy = True
+        self.last_used = time.monotonic()
+        self.stderr = bytearray()
+        self.pending = bytearray()  # stdout read past the last whole message
+        self.draining = asyncio.create_task(self.drain_stderr())
+
+    @classmethod
+    async def start(
+        cls, predictor: Predictor, sandbox: Sandbox, scratch: Path, limits: Limits
+    ) -> tuple[Worker, float]:
+        """A worker with the module loaded, and how long starting it took (ms):
+        the sandbox, the interpreter and the module's top-level code."""
+        await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+        began = time.perf_counter()
+        process = await launch.spawn(
+            predictor.python,
+            ["-I", worker.__file__, str(predictor.module)],
+            sandbox=sandbox,
+            readable=[Path(worker.__file__).parent, predictor.module],
+            variables=predictor.variables,
+            workdir=scratch,
+            stdin=asyncio.subprocess.PIPE,
+        )
+        started = cls(process, scratch)
+        reply = await started.receive(limits.load_timeout_s, "loading the predictor")
+        if isinstance(reply, messages.Ready):
+            return started, (time.perf_counter() - began) * 1000
+        await started.close()
+        if isinstance(reply, messages.LoadFailed):
+            raise WorkerFailed(f"The predictor did not load: {reply.error}")
+        raise WorkerFailed("The predictor's worker did not report that it loaded.")
+
+    async def predict(
+        self,
+        id: str,
+        inputs: dict[str, Raw],
+        deadline_s: float,
+        on_partial: OnPartial | None = None,
+    ) -> Outcome:
+        self.served += 1
+        self.last_used = time.monotonic()
+        try:
+            await self.send(messages.Predict(id, inputs))
+            while True:
+                reply = await self.receive(deadline_s, "the prediction")
+                if isinstance(reply, messages.Done) and reply.id == id:
+                    return Outcome(
+                        reply.results, reply.error, reply.latency_ms, reply.logs
+                    )
+                if isinstance(reply, messages.Partial) and on_partial is not None:
+                    await on_partial(reply.results)
+        except WorkerFailed as failure:
+            self.healthy = False
+            await self.close()
+            return Outcome(None, str(failure), 0.0)
+        finally:
+            self.last_used = time.monotonic()
+
+    async def send(self, message: messages.Predict) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(messages.encode(message))
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerFailed(await self.death("before the prediction")) from None
+
+    async def receive(self, deadline_s: float, during: str) -> messages.Message:
+        """The worker's next message; WorkerFailed if it dies or is too slow."""
+        try:
+            line = await asyncio.wait_for(self.read_line(), deadline_s)
+        except TimeoutError:
+            await self.close()
+            raise WorkerFailed(
+                f"{during.capitalize()} took longer than {deadline_s:.0f} s and was "
+                "stopped."
+            ) from None
+        except OverflowError:
+            await self.close()
+            raise WorkerFailed(
+                f"The predictor sent more data during {during} than the server "
+                f"accepts ({MESSAGE_LIMIT // 2**20} MiB)."
+            ) from None
+        if not line:
+            raise WorkerFailed(await self.death(f"during {during}"))
+        try:
+            return messages.decode(line)
+        except (ValueError, KeyError, TypeError):
+            await self.close()
+            raise WorkerFailed(
+                f"The worker sent a malformed message during {during}."
+            ) from None
+
+    async def read_line(self) -> bytes:
+        """One message line, or b"" at the end; OverflowError past MESSAGE_LIMIT."""
+        stream = self.process.stdout
+        assert stream is not None
+        while (end := self.pending.find(b"\n")) < 0:
+            if len(self.pending) > MESSAGE_LIMIT:
+                raise OverflowError
+            chunk = await stream.read(1024 * 1024)
+            if not chunk:
+                return b""
+            self.pending += chunk
+        line = bytes(self.pending[: end + 1])
+        del self.pending[: end + 1]
+        return line
+
+    async def death(self, when: str) -> str:
+        """Why the worker ended, once it has."""
+        await self.close()
+        status = self.process.returncode
+        detail = self.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        said = f" Its last words: {' / '.join(detail)}" if detail else ""
+        return f"The predictor's process {describe_exit(status)} {when}.{said}"
+
+    async def drain_stderr(self) -> None:
+        """Keep the tail of what the worker wrote outside a prediction's capture."""
+        stream = self.process.stderr
+        assert stream is not None
+        while chunk := await stream.read(65536):
+            self.stderr += chunk
+            del self.stderr[:-STDERR_TAIL]
+
+    async def close(self) -> None:
+        """Kill the worker and everything it started, then reap it."""
+        self.healthy = False
+        launch.kill_group(self.process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        await self.process.wait()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.draining, 1.0)
+
+
+def describe_exit(status: int | None) -> str:
+    if status is None:
+        return "stopped"
+    # bubblewrap reports a death by signal N as the exit status 128 + N
+    number = -status if status < 0 else status - 128 if status > 128 else None
+    if number is None:
+        return f"exited with status {status}"
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGKILL:
+        return f"was killed ({name}: out of memory, or another limit)"
+    return f"was killed by {name}"
+
+
+class Pool:
+    """The workers of one predictor."""
+
+    def __init__(
+        self, predictor: Predictor, sandbox: Sandbox, root: Path, limits: Limits
+    ) -> None:
+        self.predictor = predictor
+        self.sandbox = sandbox
+        self.root = root
+        self.limits = limits
+        self.idle: list[Worker] = []
+        self.slots = asyncio.Semaphore(limits.workers_per_predictor)
+        self.started = 0
+
+    async def predict(
+        self, id: str, inputs: dict[str, Raw], on_partial: OnPartial | None = None
+    ) -> Outcome:
+        async with self.slots:
+            cold_start = None
+            if self.idle:
+                worker_ = self.idle.pop()
+            else:
+                try:
+                    worker_, cold_start = await self.start()
+                except WorkerFailed as failure:
+                    return Outcome(None, str(failure), 0.0)
+            try:
+                outcome = await worker_.predict(
+                    id, inputs, self.limits.prediction_timeout_s, on_partial
+                )
+            except BaseException:  # cancelled mid-prediction: the worker is busy
+                await asyncio.shield(worker_.close())
+                raise
+            outcome.cold_start_ms = cold_start
+            if worker_.healthy and worker_.served < self.limits.max_predictions:
+                self.idle.append(worker_)
+            else:
+                await worker_.close()
+            return outcome
+
+    async def start(self) -> tuple[Worker, float]:
+        self.started += 1
+        scratch = self.root / f"worker-{self.started}"
+        return await Worker.start(self.predictor, self.sandbox, scratch, self.limits)
+
+    async def close_idle(self, older_than: float) -> None:
+        now = time.monotonic()
+        keep = []
+        for idle in self.idle:
+            if now - idle.last_used >= older_than:
+                await idle.close()
+            else:
+                keep.append(idle)
+        self.idle = keep
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        await asyncio.gather(*(worker_.close() for worker_ in idle))
+
+
+class Workers:
+    """Every pool of the server, keyed by predictor and version."""
+
+    def __init__(self, sandbox: Sandbox, root: Path, limits: Limits) -> None:
+        self.sandbox = sandbox
+        self.root = root
+        self.limits = limits
+        self.pools: dict[tuple[int, str], Pool] = {}
+        self.reaper: asyncio.Task[None] | None = None
+
+    def pool(self, predictor: Predictor) -> Pool:
+        key = (predictor.id, predictor.version)
+        if key not in self.pools:
+            self.drop_other_versions(predictor.id)
+            root = self.root / str(predictor.id)
+            self.pools[key] = Pool(predictor, self.sandbox, root, self.limits)
+        if self.reaper is None:
+            self.reaper = asyncio.get_running_loop().create_task(self.reap())
+        return self.pools[key]
+
+    def drop_other_versions(self, predictor_id: int) -> None:
+        for key in [key for key in self.pools if key[0] == predictor_id]:
+            pool = self.pools.pop(key)
+            asyncio.get_running_loop().create_task(pool.close())
+
+    async def reap(self) -> None:
+        """Close idle workers now and then: idle predictors scale to zero."""
+        while True:
+            await asyncio.sleep(max(1.0, self.limits.idle_s / 4))
+            for pool in list(self.pools.values()):
+                await pool.close_idle(self.limits.idle_s)
+
+    async def stop(self) -> None:
+        if self.reaper is not None:
+            self.reaper.cancel()
+        pools, self.pools = list(self.pools.values()), {}
+        await asyncio.gather(*(pool.close() for pool in pools))

@@ -1,0 +1,283 @@
+"""Predictions: run a predictor once on a warm worker, store it, bill it once.
+
+A prediction is stored RUNNING before its predictor is called. Ending it and
+writing its usage happen in one transaction that only a RUNNING prediction
+can pass, and the usage table allows one row per prediction, so a prediction
+is billed once or not at all. One that a stopped server left RUNNING is ended
+INTERRUPTED when the server starts again, and is never billed.
+
+A prediction that fails inside ``predict`` is not an error of this service: it
+comes back with ``error`` set and ``results`` null, and is billed for the time
+it ran. Cold starts are reported (``coldStart``) but never billed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from openfxn.server.auth.callers import Caller
+from openfxn.server.errors import InvalidRequest, NotFound
+from openfxn.server.predictors.values import Raw
+from openfxn.server.runtime import workers
+from openfxn.server.runtime.environments import Environments
+from openfxn.server.services import values
+from openfxn.server.services.environment_variables import (
+    EnvironmentVariableService,
+    predictor_scope,
+)
+from openfxn.server.services.models import (
+    Prediction,
+    PredictionStatus,
+    PredictorStatus,
+    PredictorType,
+    ResultValue,
+)
+from openfxn.server.services.predictors import PredictorService, viewer_id
+from openfxn.server.services.uploads import UploadService
+from openfxn.server.store import tables
+from openfxn.server.store.database import Database
+from openfxn.server.store.tables import utcnow
+
+MODULE = "predictor.py"
+INTERRUPTED = (
+    "The server stopped while this prediction ran, so it has no results. It was "
+    "not billed; make it again."
+)
+
+CANCELLED = "The client disconnected, so the prediction was stopped."
+
+OnPrediction = Callable[[Prediction], Awaitable[None]]
+
+
+def to_prediction(row: tables.Prediction) -> Prediction:
+    return Prediction(
+        id=row.id,
+        tag=row.tag,
+        type=PredictorType.CLOUD,
+        created=row.created,
+        results=row.results,
+        latency=row.latency,
+        error=row.error,
+        logs=row.logs,
+        status=PredictionStatus(row.status),
+        cold_start=row.cold_start,
+    )
+
+
+class PredictionService:
+    def __init__(
+        self,
+        database: Database,
+        predictors: PredictorService,
+        uploads: UploadService,
+        variables: EnvironmentVariableService,
+        runtime: workers.Workers,
+        environments: Environments,
+        data: Path,
+    ) -> None:
+        self.database = database
+        self.predictors = predictors
+        self.uploads = uploads
+        self.variables = variables
+        self.runtime = runtime
+        self.environments = environments
+        self.data = data
+
+    async def create(
+        self,
+        caller: Caller,
+        tag: str,
+        inputs: dict[str, Any],
+        data_url_limit: int | None,
+        base_url: str,
+        on_partial: OnPrediction | None = None,
+    ) -> Prediction:
+        """Run ``tag`` on ``inputs`` (wire values by name) and return the
+        prediction; ``on_partial`` gets each partial one a generator yields."""
+        account = caller.require_account()
+        row = await self.predictors.find(tag, viewer_id(caller))
+        if row.status != PredictorStatus.ACTIVE.value:
+            raise InvalidRequest(not_active(row))
+        raws = await self.read_inputs(inputs)
+
+        prediction = tables.Prediction(
+            id=uuid.uuid4().hex,
+            predictor_id=row.id,
+            tag=row.tag,
+            caller_id=account.id,
+            billed_account_id=account.id,
+            status=PredictionStatus.RUNNING.value,
+            inputs=summary(raws),
+        )
+        async with self.database.write() as session:
+            session.add(prediction)
+
+        async def partial(results: list[Raw]) -> None:
+            if on_partial is not None:
+                shown = await self.to_wire(results, data_url_limit, account, base_url)
+                await on_partial(running(prediction, shown))
+
+        spec = await self.worker_spec(row)
+        started = time.perf_counter()
+        try:
+            outcome = await self.runtime.pool(spec).predict(
+                prediction.id, raws, partial
+            )
+        except asyncio.CancelledError:  # the client went away: end it, then stop
+            elapsed = (time.perf_counter() - started) * 1000
+            cancelled = workers.Outcome(None, CANCELLED, elapsed)
+            await asyncio.shield(self.finish(prediction, row, cancelled, None))
+            raise
+        results = None
+        if outcome.results is not None:
+            results = await self.to_wire(
+                outcome.results, data_url_limit, account, base_url
+            )
+        return await self.finish(prediction, row, outcome, results)
+
+    async def read_inputs(self, inputs: dict[str, Any]) -> dict[str, Raw]:
+        async def fetch(url: str) -> tuple[bytes, str | None]:
+            resolved = await self.uploads.resolve(url, "input")
+            return resolved.data, resolved.content_type
+
+        return {
+            name: await values.to_raw(values.read_input(name, wire), fetch)
+            for name, wire in inputs.items()
+        }
+
+    async def to_wire(
+        self,
+        results: list[Raw],
+        data_url_limit: int | None,
+        account: tables.Account,
+        base_url: str,
+    ) -> list[dict[str, Any]]:
+        async def store(data: bytes, mime: str, name: str) -> str:
+            return await self.uploads.store_value(account, name, data, mime, base_url)
+
+        return [
+            await values.to_wire(raw, data_url_limit, store, f"result{index}")
+            for index, raw in enumerate(results)
+        ]
+
+    async def worker_spec(self, row: tables.Predictor) -> workers.Predictor:
+        """The predictor as its worker needs it: environment, module, secrets."""
+        python = await self.environments.ensure(tuple(row.requirements))
+        async with self.database.read() as session:
+            secrets = await self.variables.values(
+                session, row.owner_id, predictor_scope(row.id)
+            )
+        return workers.Predictor(
+            id=row.id,
+            version=row.created.isoformat(),
+            python=python,
+            module=self.data / "predictors" / str(row.id) / MODULE,
+            variables=secrets,
+        )
+
+    async def finish(
+        self,
+        prediction: tables.Prediction,
+        predictor: tables.Predictor,
+        outcome: workers.Outcome,
+        results: list[dict[str, Any]] | None,
+    ) -> Prediction:
+        """End the prediction and bill it, in one transaction, once."""
+        status = (
+            PredictionStatus.FAILED if outcome.error else PredictionStatus.SUCCEEDED
+        )
+        ended = {
+            "status": status.value,
+            "finished": utcnow(),
+            "results": None if outcome.error else results,
+            "latency": outcome.latency_ms,
+            "cold_start": outcome.cold_start_ms,
+            "error": outcome.error,
+            "logs": outcome.logs,
+        }
+        async with self.database.write() as session:
+            changed = await session.execute(
+                update(tables.Prediction)
+                .where(
+                    tables.Prediction.id == prediction.id,
+                    tables.Prediction.status == PredictionStatus.RUNNING.value,
+                )
+                .values(**ended)
+            )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                session.add(
+                    tables.Usage(
+                        prediction_id=prediction.id,
+                        account_id=prediction.billed_account_id,
+                        acceleration=predictor.acceleration,
+                        latency=outcome.latency_ms,
+                    )
+                )
+                await session.execute(
+                    update(tables.Predictor)
+                    .where(tables.Predictor.id == predictor.id)
+                    .values(predictions=tables.Predictor.predictions + 1)
+                )
+        return await self.retrieve_row(prediction.id)
+
+    async def retrieve(self, caller: Caller, id: str) -> Prediction:
+        """A prediction, for the caller who made it."""
+        account = caller.require_account()
+        async with self.database.read() as session:
+            row = await session.get(tables.Prediction, id)
+        if row is None or row.caller_id != account.id:
+            raise NotFound(f"You made no prediction with the id '{id[:40]}'.")
+        return to_prediction(row)
+
+    async def retrieve_row(self, id: str) -> Prediction:
+        async with self.database.read() as session:
+            row = await session.get(tables.Prediction, id)
+        assert row is not None
+        return to_prediction(row)
+
+    async def interrupt_unfinished(self) -> int:
+        """End what a stopped server left RUNNING; none of it is billed."""
+        async with self.database.write() as session:
+            ended = await session.execute(
+                update(tables.Prediction)
+                .where(tables.Prediction.status == PredictionStatus.RUNNING.value)
+                .values(
+                    status=PredictionStatus.INTERRUPTED.value,
+                    finished=utcnow(),
+                    error=INTERRUPTED,
+                )
+            )
+        return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+def running(row: tables.Prediction, results: list[dict[str, Any]]) -> Prediction:
+    partial = to_prediction(row)
+    partial.results = [ResultValue.model_validate(result) for result in results]
+    return partial
+
+
+def not_active(row: tables.Predictor) -> str:
+    if row.status == PredictorStatus.PROVISIONING.value:
+        return f"{row.tag} is still provisioning; try again when it is ACTIVE."
+    if row.status == PredictorStatus.INVALID.value:
+        return f"{row.tag} is INVALID and cannot make predictions: {row.error}"
+    return f"{row.tag} is {row.status} and makes no predictions."
+
+
+def summary(raws: dict[str, Raw]) -> dict[str, Any]:
+    """What is kept of the inputs: their types, shapes and sizes, not their data."""
+    return {
+        name: {
+            "type": raw.type,
+            "shape": raw.shape,
+            "bytes": len(raw.data or b""),
+        }
+        for name, raw in raws.items()
+    }
