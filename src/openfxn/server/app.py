@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from openfxn import __version__
 from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.callers import CallerResolver
 from openfxn.server.middleware import BodyLimitMiddleware, Metrics, RequestMiddleware
+from openfxn.server.runtime.launch import reap_leftovers
 from openfxn.server.runtime.provisioning import Provisioner
 from openfxn.server.runtime.sandboxes import create_sandbox
 from openfxn.server.runtime.workers import Workers
@@ -69,6 +71,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.callers = CallerResolver(database, keys)
         logger.info("database %s", redact_url(database.url))
         logger.info("data directory %s", settings.data)
+        reaped = await asyncio.to_thread(reap_leftovers, sandbox, settings.data)
+        if reaped:
+            logger.warning("killed %d predictor processes left by a stop", reaped)
         await provisioner.resume()
         interrupted = await services.predictions.interrupt_unfinished()
         if interrupted:
@@ -78,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
             await provisioner.stop()
+            if sandbox.cgroups is not None:
+                sandbox.cgroups.close()
             await database.dispose()
 
     app = FastAPI(
@@ -134,6 +141,7 @@ async def health(request: Request) -> Response:
         "ready": ready,
         "checks": checks,
         "sandbox": request.app.state.sandbox.kind,
+        "sandboxTier": request.app.state.sandbox.tier.value,
         "version": __version__,
     }
     return Response(

@@ -23,7 +23,16 @@ class SqliteSynchronous(StrEnum):
 class SandboxMode(StrEnum):
     AUTO = "auto"
     BWRAP = "bwrap"
+    SHIM = "shim"
     NONE = "none"
+
+
+class SandboxTier(StrEnum):
+    """How well predictors' code is confined, from A (best) to C (not at all)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
 
 
 def default_data_dir() -> Path:
@@ -106,15 +115,37 @@ class Settings(BaseSettings):
     )
     sandbox: SandboxMode = Field(
         SandboxMode.AUTO,
-        description="How predictors' code is confined: bwrap (bubblewrap, required), "
-        "auto (bubblewrap when it works here, else unconfined with a warning), or "
-        "none.",
+        description="How predictors' code is confined: auto (the best tier a probe "
+        "finds here), bwrap (tier A, bubblewrap, or refuse to start), shim (tier B: "
+        "Landlock and seccomp, without namespaces) or none (tier C).",
+    )
+    sandbox_min_tier: SandboxTier = Field(
+        SandboxTier.C,
+        description="The server refuses to start when the sandbox is worse than this "
+        "tier (A best, C none), and says which layer is missing.",
+    )
+    allow_unconfined: bool = Field(
+        False,
+        description="Run predictors even in tier C, with no sandbox: only for code "
+        "you trust. Without it, a server in tier C refuses predictors.",
     )
     sandbox_scratch_bytes: int = Field(
         256 * 1024 * 1024,
         ge=1024 * 1024,
         description="Size of the scratch space (working directory and /tmp) a "
-        "predictor's code may fill (bytes).",
+        "predictor's code may fill, and the largest file it may write (bytes).",
+    )
+    predictor_memory_bytes: int = Field(
+        2 * 1024**3,
+        ge=64 * 1024**2,
+        description="Memory one process of a predictor may use (bytes): the control "
+        "group's cap where there is one; the address space may be four times this.",
+    )
+    predictor_processes: int = Field(
+        64, ge=4, description="Most processes a predictor's worker may have at once."
+    )
+    predictor_open_files: int = Field(
+        1024, ge=32, description="Most files a predictor's process may hold open."
     )
 
     # ---- prediction workers ----

@@ -8,73 +8,36 @@ Outside CI the cases skip when bubblewrap cannot run on this machine; in CI
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from openfxn.server.runtime import launch
 from openfxn.server.runtime.sandboxes import (
+    Limits,
     Sandbox,
     SandboxUnavailable,
     create_sandbox,
 )
-from openfxn.server.settings import SandboxMode, Settings
+from openfxn.server.settings import SandboxMode, SandboxTier, Settings
+from tests.server.runtime.conftest import Listener
 
 PYTHON = Path(getattr(sys, "_base_executable", sys.executable))
 SCRATCH_BYTES = 4 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    found = create_sandbox(Settings(sandbox=SandboxMode.AUTO))
-    if found.bwrap is None:
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    data = tmp_path_factory.mktemp("data")
+    found = create_sandbox(Settings(sandbox=SandboxMode.AUTO, data=data))
+    if found.tier != SandboxTier.A:
         if os.environ.get("CI"):
-            pytest.fail("CI must run predictors under bubblewrap, and it cannot run")
+            pytest.fail("CI must run predictors in tier A (bubblewrap), and cannot")
         pytest.skip("bubblewrap cannot run on this machine")
-    return Sandbox(found.bwrap, scratch_bytes=SCRATCH_BYTES)
-
-
-@dataclass
-class Listener:
-    """A loopback TCP port and a Unix socket in a 0777 directory, counting
-    the connections they receive."""
-
-    port: int
-    unix_path: Path
-    connections: int = 0
-
-
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[Listener]:
-    tcp = socket.create_server(("127.0.0.1", 0))
-    directory = tmp_path / "sockets"
-    directory.mkdir(mode=0o777)
-    unix = socket.socket(socket.AF_UNIX)
-    unix.bind(str(directory / "db.sock"))
-    os.chmod(directory / "db.sock", 0o777)
-    unix.listen()
-    found = Listener(tcp.getsockname()[1], directory / "db.sock")
-
-    def accept(server: socket.socket) -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            found.connections += 1
-            connection.close()
-
-    for server in (tcp, unix):
-        threading.Thread(target=accept, args=(server,), daemon=True).start()
-    yield found
-    tcp.close()
-    unix.close()
+    limits = Limits(scratch_bytes=SCRATCH_BYTES)
+    return Sandbox(SandboxTier.A, found.bwrap, limits, found.cgroups)
 
 
 async def run(sandbox: Sandbox, code: str, tmp_path: Path, **variables: str) -> str:
@@ -221,13 +184,21 @@ def test_required_sandbox_refuses_to_start_without_bwrap(
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
 
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
-        create_sandbox(Settings(sandbox=SandboxMode.BWRAP))
-    assert create_sandbox(Settings(sandbox=SandboxMode.AUTO)).kind == "none"
+        create_sandbox(Settings(sandbox=SandboxMode.BWRAP, data=tmp_path))
+    with pytest.raises(SandboxUnavailable, match="tier A: bubblewrap is not installed"):
+        create_sandbox(Settings(sandbox_min_tier=SandboxTier.A, data=tmp_path))
+    assert create_sandbox(Settings(data=tmp_path)).kind == "shim"
 
 
-def test_sandbox_off_runs_commands_as_they_are() -> None:
-    sandbox = create_sandbox(Settings(sandbox=SandboxMode.NONE))
+def test_sandbox_off_runs_nothing_unless_allowed(tmp_path: Path) -> None:
+    refusing = create_sandbox(Settings(sandbox=SandboxMode.NONE, data=tmp_path))
+    allowing = create_sandbox(
+        Settings(sandbox=SandboxMode.NONE, allow_unconfined=True, data=tmp_path)
+    )
 
-    command = sandbox.wrap(["python", "-c", "pass"], readable=[], workdir=Path("/w"))
+    command = allowing.wrap(["python", "-c", "pass"], readable=[], workdir=Path("/w"))
 
-    assert (sandbox.kind, command) == ("none", ["python", "-c", "pass"])
+    assert (allowing.kind, command) == ("none", ["python", "-c", "pass"])
+    assert allowing.refusal() is None
+    assert "OPENFXN_ALLOW_UNCONFINED=true" in (refusal := refusing.refusal() or "")
+    assert "Install bubblewrap" in refusal

@@ -69,6 +69,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "provision":
         print(USAGE, file=sys.stderr)
         return 2
+    confine = _execute(
+        "_openfxn_confinement", Path(__file__).with_name("confinement.py")
+    )
+    confine.apply_or_exit()
 
     result_fd = divert_stdout()
     result = provision(Path(argv[1]))

@@ -48,11 +48,12 @@ class CappedLog(io.StringIO):
 
 
 def main(argv: list[str]) -> int:
-    from . import messages, shim
+    from . import confinement, messages, shim
 
     if len(argv) != 1:
         print(USAGE, file=sys.stderr)
         return 2
+    confinement.apply_or_exit()
     channel = os.fdopen(shim.divert_stdout(), "wb", buffering=0)
 
     started = time.perf_counter()

@@ -23,6 +23,7 @@ from openfxn.server.predictors import shim
 from openfxn.server.predictors.sources import SourceError, read_source
 from openfxn.server.runtime import launch
 from openfxn.server.runtime.environments import Environments, RequirementsError
+from openfxn.server.runtime.launch import describe_exit
 from openfxn.server.runtime.sandboxes import Sandbox
 from openfxn.server.secrets import KeyRing
 from openfxn.server.services.environment_variables import (
@@ -161,6 +162,9 @@ class Provisioner:
         workdir.mkdir(parents=True)
         (directory / MODULE).write_text(code, encoding="utf-8")
         shim_file = Path(shim.__file__)
+        if (refusal := self.sandbox.refusal()) is not None:
+            outcome.status, outcome.error = PredictorStatus.INVALID, refusal
+            return
         completed = await launch.run(
             python,
             ["-I", str(shim_file), "provision", str(directory / MODULE)],
@@ -184,9 +188,10 @@ class Provisioner:
             )
         elif result is None:
             outcome.status = PredictorStatus.INVALID
+            ended = describe_exit(completed.returncode)
             outcome.error = (
-                f"The predictor's process ended (exit status {completed.returncode}) "
-                "before reporting its signature. See the provisioning log."
+                f"The predictor's process {ended} before reporting its signature. "
+                "See the provisioning log."
             )
         elif not result.get("ok"):
             outcome.status = PredictorStatus.INVALID

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,8 @@ from pathlib import Path
 from openfxn.server.predictors import messages, worker
 from openfxn.server.predictors.values import Raw
 from openfxn.server.runtime import launch
-from openfxn.server.runtime.sandboxes import Sandbox
+from openfxn.server.runtime.launch import describe_exit
+from openfxn.server.runtime.sandboxes import Sandbox, Unconfined
 
 logger = logging.getLogger("openfxn.server")
 
@@ -73,8 +73,9 @@ class Outcome:
 
 
 class Worker:
-    def __init__(self, process: asyncio.subprocess.Process, scratch: Path) -> None:
-        self.process = process
+    def __init__(self, launched: launch.Launched, scratch: Path) -> None:
+        self.launched = launched
+        self.process = launched.process
         self.scratch = scratch
         self.served = 0
         self.healthy = True
@@ -91,16 +92,19 @@ class Worker:
         the sandbox, the interpreter and the module's top-level code."""
         await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
         began = time.perf_counter()
-        process = await launch.spawn(
-            predictor.python,
-            ["-I", worker.__file__, str(predictor.module)],
-            sandbox=sandbox,
-            readable=[Path(worker.__file__).parent, predictor.module],
-            variables=predictor.variables,
-            workdir=scratch,
-            stdin=asyncio.subprocess.PIPE,
-        )
-        started = cls(process, scratch)
+        try:
+            launched = await launch.spawn(
+                predictor.python,
+                ["-I", worker.__file__, str(predictor.module)],
+                sandbox=sandbox,
+                readable=[Path(worker.__file__).parent, predictor.module],
+                variables=predictor.variables,
+                workdir=scratch,
+                stdin=asyncio.subprocess.PIPE,
+            )
+        except Unconfined as refusal:
+            raise WorkerFailed(str(refusal)) from None
+        started = cls(launched, scratch)
         reply = await started.receive(limits.load_timeout_s, "loading the predictor")
         if isinstance(reply, messages.Ready):
             return started, (time.perf_counter() - began) * 1000
@@ -187,10 +191,16 @@ class Worker:
 
     async def death(self, when: str) -> str:
         """Why the worker ended, once it has."""
+        out_of_memory = self.launched.is_out_of_memory()
         await self.close()
         status = self.process.returncode
         detail = self.stderr.decode(errors="replace").strip().splitlines()[-3:]
         said = f" Its last words: {' / '.join(detail)}" if detail else ""
+        if out_of_memory:
+            return (
+                f"The predictor's process ran out of memory {when} and was killed; "
+                f"the server's OPENFXN_PREDICTOR_MEMORY_BYTES sets the limit.{said}"
+            )
         return f"The predictor's process {describe_exit(status)} {when}.{said}"
 
     async def drain_stderr(self) -> None:
@@ -204,28 +214,13 @@ class Worker:
     async def close(self) -> None:
         """Kill the worker and everything it started, then reap it."""
         self.healthy = False
-        launch.kill_group(self.process.pid)
+        self.launched.kill()
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         await self.process.wait()
+        self.launched.release()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.draining, 1.0)
-
-
-def describe_exit(status: int | None) -> str:
-    if status is None:
-        return "stopped"
-    # bubblewrap reports a death by signal N as the exit status 128 + N
-    number = -status if status < 0 else status - 128 if status > 128 else None
-    if number is None:
-        return f"exited with status {status}"
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    if number == signal.SIGKILL:
-        return f"was killed ({name}: out of memory, or another limit)"
-    return f"was killed by {name}"
 
 
 class Pool:

@@ -60,7 +60,7 @@ class Services:
             settings.data / "environments", settings.provisioning_timeout_s
         )
         runtime = runtime or Workers(
-            Sandbox(None), settings.data / "workers", limits(settings)
+            Sandbox(), settings.data / "workers", limits(settings)
         )
         return cls(
             users=UserService(database, keys),
