@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Generator, Iterator
 
@@ -23,19 +22,15 @@ import pytest
 
 from tests.integration.official import OfficialClient, install
 from tests.integration.support import (
-    HOST,
     OPENFXN,
-    START_ATTEMPTS,
     STOP_TIMEOUT_S,
     LiveServer,
     create_user,
-    free_port,
     group_is_empty,
-    loopback_env,
     port_is_free,
+    start_server,
     stop,
     tail,
-    wait_until_ready,
 )
 
 
@@ -47,36 +42,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     data.mkdir()
     log = root / "server.log"
 
-    for _attempt in range(START_ATTEMPTS):
-        port = free_port()
-        url = f"http://{HOST}:{port}"
-        command = [
-            str(OPENFXN), "serve", "--data", str(data), "--host", HOST,
-            "--port", str(port), "--log-format", "text", "--log-level", "info",
-        ]  # fmt: skip
-        with log.open("ab") as output:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                env=loopback_env(),
-                start_new_session=True,  # its own process group, checked at teardown
-            )
-        try:
-            ready = wait_until_ready(process, url, log)
-        except BaseException:  # timed out or interrupted: leave nothing running
-            stop(process)
-            raise
-        if ready:
-            break
-        process.wait()
-    else:
-        pytest.fail(
-            f"openfxn serve exited before answering, {START_ATTEMPTS} times. "
-            f"Server log:\n{tail(log)}"
-        )
-
+    process, url = start_server(data, log)
+    port = int(url.rsplit(":", 1)[1])
     try:
         server = LiveServer(url=url, key=create_user(data), data=data, log=log)
         yield server

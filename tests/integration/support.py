@@ -161,3 +161,36 @@ def create_user(data: Path) -> str:
         f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     )
     return lines[-1].strip()
+
+
+def start_server(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``openfxn serve`` on ``data``, in a process group of its own, logging to
+    ``log``; returns the process and its URL once it answers."""
+    for _attempt in range(START_ATTEMPTS):
+        port = free_port()
+        url = f"http://{HOST}:{port}"
+        command = [
+            str(OPENFXN), "serve", "--data", str(data), "--host", HOST,
+            "--port", str(port), "--log-format", "text", "--log-level", "info",
+        ]  # fmt: skip
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                env=loopback_env(),
+                start_new_session=True,  # its own process group, checked at teardown
+            )
+        try:
+            ready = wait_until_ready(process, url, log)
+        except BaseException:  # timed out or interrupted: leave nothing running
+            stop(process)
+            raise
+        if ready:
+            return process, url
+        process.wait()
+    pytest.fail(
+        f"openfxn serve exited before answering, {START_ATTEMPTS} times. "
+        f"Server log:\n{tail(log)}"
+    )
