@@ -214,9 +214,10 @@ class Worker:
     async def close(self) -> None:
         """Kill the worker and everything it started, then reap it."""
         self.healthy = False
+        # The process leads its group, so this kills it too. Not Process.kill:
+        # it polls first, reaping an exited process under asyncio's watcher,
+        # which then reports exit status 255 instead of the real one.
         self.launched.kill()
-        with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
         await self.process.wait()
         self.launched.release()
         with contextlib.suppress(asyncio.TimeoutError):
