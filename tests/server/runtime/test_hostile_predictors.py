@@ -36,6 +36,7 @@ SCRATCH_BYTES = 32 * MIB
 MEMORY_BYTES = 512 * MIB
 TIMEOUT_S = 3.0
 LOG_LIMIT = 64 * 1024
+OUTPUT_BYTES = 2 * MIB
 
 GREETING = """
 def predict(name: str) -> str:
@@ -178,6 +179,10 @@ def predict() -> str:
         print(line)
     return "printed"
 """
+HUGE_RESULT = """
+def predict() -> str:
+    return "x" * (4 * 1024 * 1024)
+"""
 DAEMON_THAT_OUTLIVES = """
 import os, sys, time
 
@@ -214,6 +219,7 @@ def settings(tmp_path: Path, sqlite_template: Path, tier: SandboxTier) -> Settin
         prediction_timeout_s=TIMEOUT_S,
         sandbox_scratch_bytes=SCRATCH_BYTES,
         predictor_memory_bytes=MEMORY_BYTES,
+        prediction_output_bytes=OUTPUT_BYTES,
     )
 
 
@@ -409,6 +415,17 @@ async def test_print_1_gib(
 
     assert text_of(prediction) == "printed"
     assert 0 < len(prediction["logs"]) <= LOG_LIMIT
+
+
+async def test_return_4_mib(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    prediction = await attack(app, client, ada, HUGE_RESULT)
+
+    assert (
+        "more data during the prediction than the server accepts"
+        in (prediction["error"])
+    )
 
 
 async def test_setsid_daemon_does_not_outlive_its_prediction(

@@ -31,8 +31,6 @@ from openfxn.server.runtime.sandboxes import Sandbox, Unconfined
 logger = logging.getLogger("openfxn.server")
 
 STDERR_TAIL = 8 * 1024
-# One message holds a prediction's results in base64: room for the largest value.
-MESSAGE_LIMIT = 128 * 1024 * 1024
 
 OnPartial = Callable[[list[Raw]], Awaitable[None]]
 
@@ -59,6 +57,8 @@ class Limits:
     workers_per_predictor: int
     max_predictions: int
     idle_s: float
+    # One message holds a prediction's results in base64.
+    output_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass
@@ -73,8 +73,11 @@ class Outcome:
 
 
 class Worker:
-    def __init__(self, launched: launch.Launched, scratch: Path) -> None:
+    def __init__(
+        self, launched: launch.Launched, scratch: Path, output_limit: int
+    ) -> None:
         self.launched = launched
+        self.output_limit = output_limit
         self.process = launched.process
         self.scratch = scratch
         self.served = 0
@@ -104,7 +107,7 @@ class Worker:
             )
         except Unconfined as refusal:
             raise WorkerFailed(str(refusal)) from None
-        started = cls(launched, scratch)
+        started = cls(launched, scratch, limits.output_bytes)
         reply = await started.receive(limits.load_timeout_s, "loading the predictor")
         if isinstance(reply, messages.Ready):
             return started, (time.perf_counter() - began) * 1000
@@ -162,7 +165,7 @@ class Worker:
             await self.close()
             raise WorkerFailed(
                 f"The predictor sent more data during {during} than the server "
-                f"accepts ({MESSAGE_LIMIT // 2**20} MiB)."
+                f"accepts ({self.output_limit} bytes, OPENFXN_PREDICTION_OUTPUT_BYTES)."
             ) from None
         if not line:
             raise WorkerFailed(await self.death(f"during {during}"))
@@ -175,11 +178,11 @@ class Worker:
             ) from None
 
     async def read_line(self) -> bytes:
-        """One message line, or b"" at the end; OverflowError past MESSAGE_LIMIT."""
+        """One message line, or b"" at the end; OverflowError past the output limit."""
         stream = self.process.stdout
         assert stream is not None
         while (end := self.pending.find(b"\n")) < 0:
-            if len(self.pending) > MESSAGE_LIMIT:
+            if len(self.pending) > self.output_limit:
                 raise OverflowError
             chunk = await stream.read(1024 * 1024)
             if not chunk:

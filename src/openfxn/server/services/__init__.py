@@ -87,4 +87,5 @@ def limits(settings: Settings) -> Limits:
         workers_per_predictor=settings.workers_per_predictor,
         max_predictions=settings.worker_max_predictions,
         idle_s=settings.worker_idle_s,
+        output_bytes=settings.prediction_output_bytes,
     )
