@@ -1,12 +1,15 @@
-"""Load a predictor inside its own environment and report its signature.
+"""The entry point of every process that runs a predictor's code.
 
 Run as a script with the environment's Python::
 
-    python -I shim.py provision MODULE_PATH
+    python -I shim.py provision MODULE_PATH    load it once, report its signature
+    python -I shim.py serve MODULE_PATH        a warm worker: see ``worker.py``
 
-It runs the module's top-level code under the module name ``predictor``, as
-provisioning must (a model loaded there is part of the predictor), finds
-``predict``, and writes exactly one line of JSON to stdout, either::
+Either way it first applies the sandbox's own layers (``confinement.py``). To
+provision, it runs the module's top-level code under the module name
+``predictor``, as provisioning must (a model loaded there is part of the
+predictor), finds ``predict``, and writes exactly one line of JSON to stdout,
+either::
 
     {"ok": true, "signature": {...}, "warnings": [...], "isGenerator": false}
     {"ok": false, "error": "..."}
@@ -18,15 +21,16 @@ The exit status is 0 whether or not the predictor loads: only a failure of the
 shim itself exits otherwise. A predictor that ends the process with
 ``os._exit`` while loading leaves no line.
 
-Like ``signatures.py`` beside it, this file uses the standard library only. It
-loads ``signatures.py`` by path under a private name rather than putting this
-directory on ``sys.path``, where the files here would shadow the predictor's own
-imports of the same names.
+Like the files beside it, this one uses the standard library only. It loads
+them as a package under a private name (``PACKAGE``) rather than putting this
+directory on ``sys.path``, where they would shadow the predictor's own imports
+of the same names.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.machinery
 import importlib.util
 import inspect
@@ -41,7 +45,9 @@ from types import ModuleType
 from typing import Any
 
 MODULE_NAME = "predictor"
-USAGE = "usage: python -I shim.py provision MODULE_PATH"
+PACKAGE = "_openfxn_sandbox"
+COMMANDS = ("provision", "serve")
+USAGE = "usage: python -I shim.py provision|serve MODULE_PATH"
 
 # Import names whose distributions on PyPI are named otherwise.
 DISTRIBUTIONS = {
@@ -66,13 +72,15 @@ class PredictorError(Exception):
 
 def main(argv: list[str]) -> int:
     """Run the command in ``argv`` (without the program name); return the status."""
-    if len(argv) != 2 or argv[0] != "provision":
+    if len(argv) != 2 or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2
-    confine = _execute(
-        "_openfxn_confinement", Path(__file__).with_name("confinement.py")
-    )
-    confine.apply_or_exit()
+    load_package(Path(__file__).resolve().parent)
+    importlib.import_module(f"{PACKAGE}.confinement").apply_or_exit()
+    if argv[0] == "serve":
+        worker = importlib.import_module(f"{PACKAGE}.worker")
+        status: int = worker.main(argv[1:])
+        return status
 
     result_fd = divert_stdout()
     result = provision(Path(argv[1]))
@@ -109,9 +117,21 @@ def provision(path: Path) -> dict[str, Any]:
     }
 
 
+def load_package(directory: Path) -> None:
+    """Make the files of ``directory`` importable as the package PACKAGE."""
+    spec = importlib.util.spec_from_file_location(
+        PACKAGE, directory / "__init__.py", submodule_search_locations=[str(directory)]
+    )
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = package
+    spec.loader.exec_module(package)
+
+
 def load_infer_signature() -> InferSignature:
-    path = Path(__file__).resolve().with_name("signatures.py")
-    module = _execute(f"_openfxn_signatures_{os.getpid()}", path)
+    if PACKAGE not in sys.modules:  # imported by the server's tests, not run
+        load_package(Path(__file__).resolve().parent)
+    module = importlib.import_module(f"{PACKAGE}.signatures")
     infer_signature: InferSignature = module.infer_signature
     return infer_signature
 

@@ -91,25 +91,13 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .values import ELEMENT_FORMATS
+
 __all__ = ["infer_signature"]
 
 JSON = dict[str, Any]
 
-# The struct codes of the dtypes whose values are raw little-endian bytes.
-_STRUCT_FORMATS = {
-    "int8": "b",
-    "int16": "h",
-    "int32": "i",
-    "int64": "q",
-    "uint8": "B",
-    "uint16": "H",
-    "uint32": "I",
-    "uint64": "Q",
-    "float16": "e",
-    "float32": "f",
-    "float64": "d",
-    "bool": "?",
-}
+_STRUCT_FORMATS = ELEMENT_FORMATS  # struct codes of the numeric dtypes
 _NUMERIC_DTYPES = frozenset(_STRUCT_FORMATS) - {"bool"}
 _INTEGER_DTYPES = frozenset(dtype for dtype in _NUMERIC_DTYPES if "int" in dtype)
 _BUILTIN_DTYPES: dict[Any, str] = {

@@ -1,8 +1,9 @@
 """A warm prediction worker: load a predictor once, then serve its predictions.
 
-Run with the predictor environment's Python, inside the sandbox::
+Started by ``shim.py``, with the predictor environment's Python, inside the
+sandbox::
 
-    python -I worker.py MODULE_PATH
+    python -I shim.py serve MODULE_PATH
 
 It loads the module as provisioning does (``shim.py``), reports ``Ready`` with
 the time that took, then reads ``Predict`` messages from stdin and answers
@@ -12,15 +13,10 @@ iteration of what it yields) only, never the loading. What the predictor
 prints during a prediction is that prediction's ``logs``, capped; when
 ``predict`` raises, ``error`` holds the exception and the traceback of the
 predictor's own frames, and the worker goes on to the next prediction.
-
-The files beside this one import each other as a private package, loaded by
-path, so that their names cannot shadow the predictor's own imports.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import io
 import os
@@ -32,9 +28,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, BinaryIO
 
-PACKAGE = "_openfxn_sandbox"
 LOG_LIMIT = 64 * 1024
-USAGE = "usage: python -I worker.py MODULE_PATH"
 
 
 class CappedLog(io.StringIO):
@@ -48,12 +42,8 @@ class CappedLog(io.StringIO):
 
 
 def main(argv: list[str]) -> int:
-    from . import confinement, messages, shim
+    from . import messages, shim
 
-    if len(argv) != 1:
-        print(USAGE, file=sys.stderr)
-        return 2
-    confinement.apply_or_exit()
     channel = os.fdopen(shim.divert_stdout(), "wb", buffering=0)
 
     started = time.perf_counter()
@@ -123,23 +113,3 @@ def describe(error: BaseException) -> str:
     lines = traceback.format_list(own) if own else []
     summary = "".join(traceback.format_exception_only(type(error), error))
     return ("Traceback (most recent call last):\n" + "".join(lines) + summary).strip()
-
-
-def load_package(directory: Path) -> None:
-    """Make the files of ``directory`` importable as the package PACKAGE."""
-    spec = importlib.util.spec_from_file_location(
-        PACKAGE, directory / "__init__.py", submodule_search_locations=[str(directory)]
-    )
-    assert spec is not None and spec.loader is not None
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[PACKAGE] = package
-    spec.loader.exec_module(package)
-
-
-if __name__ == "__main__":
-    load_package(Path(__file__).resolve().parent)
-    worker = importlib.import_module(f"{PACKAGE}.worker")
-    status = worker.main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)  # threads the predictor started must not keep it alive

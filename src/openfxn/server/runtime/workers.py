@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openfxn.server.predictors import messages, worker
+from openfxn.server.predictors import messages, shim
 from openfxn.server.predictors.values import Raw
 from openfxn.server.runtime import launch
 from openfxn.server.runtime.launch import describe_exit
@@ -98,9 +98,9 @@ class Worker:
         try:
             launched = await launch.spawn(
                 predictor.python,
-                ["-I", worker.__file__, str(predictor.module)],
+                ["-I", shim.__file__, "serve", str(predictor.module)],
                 sandbox=sandbox,
-                readable=[Path(worker.__file__).parent, predictor.module],
+                readable=[Path(shim.__file__).parent, predictor.module],
                 variables=predictor.variables,
                 workdir=scratch,
                 stdin=asyncio.subprocess.PIPE,
