@@ -141,8 +141,9 @@ def stop(process: subprocess.Popen[bytes]) -> tuple[int, bool]:
         return process.wait(timeout=STOP_TIMEOUT_S), True
 
 
-def create_user(data: Path) -> str:
-    """Create peter with ``openfxn admin create-user``; return the key it prints."""
+def create_user(data: Path, variables: dict[str, str] | None = None) -> str:
+    """Create peter with ``openfxn admin create-user``; return the key it prints.
+    ``variables`` are settings (``OPENFXN_*``) for the command."""
     command = [
         str(OPENFXN), "admin", "create-user", USERNAME,
         "--email", EMAIL, "--data", str(data),
@@ -152,7 +153,7 @@ def create_user(data: Path) -> str:
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S,
-        env=loopback_env(),
+        env=loopback_env(**(variables or {})),
         check=False,
     )
     lines = result.stdout.strip().splitlines()
@@ -163,9 +164,17 @@ def create_user(data: Path) -> str:
     return lines[-1].strip()
 
 
-def start_server(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data: Path, log: Path, variables: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """``openfxn serve`` on ``data``, in a process group of its own, logging to
-    ``log``; returns the process and its URL once it answers."""
+    ``log``, with ``variables`` as settings (``OPENFXN_*``); returns the process
+    and its URL once it answers.
+
+    Its uv runs offline: a predictor's requirements install from uv's cache,
+    which holds what the development environment installed (numpy, Pillow),
+    and a test never reaches an index.
+    """
     for _attempt in range(START_ATTEMPTS):
         port = free_port()
         url = f"http://{HOST}:{port}"
@@ -179,7 +188,7 @@ def start_server(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
-                env=loopback_env(),
+                env=loopback_env(UV_OFFLINE="1", **(variables or {})),
                 start_new_session=True,  # its own process group, checked at teardown
             )
         try:

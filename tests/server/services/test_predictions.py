@@ -212,6 +212,31 @@ async def test_generator_streams_partial_predictions(
     assert decoded(whole["results"][0]) == b"world"
 
 
+async def test_official_stream_framing_sends_only_2023_fields(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    # fxn 0.0.23 builds CloudPrediction(**object) and Value(**result).
+    tag = (await create(app, client, ada, STREAMING))["tag"]
+
+    async with client.stream(
+        "POST",
+        f"/predict/{tag}?stream=true&rawOutputs=true&dataUrlLimit=None",
+        json={"sentence": "hello world"},
+        headers=ada.headers,
+    ) as response:
+        objects = back_to_back((await response.aread()).decode())
+
+    assert [list(item) for item in objects] == [
+        ["id", "tag", "type", "created", "results", "latency", "error", "logs"]
+    ] * 3
+    assert [list(item["results"][0]) for item in objects] == [
+        ["data", "type", "shape"]
+    ] * 3
+    assert [decoded(item["results"][0]) for item in objects] == [
+        b"hello", b"world", b"world",
+    ]  # fmt: skip
+
+
 async def test_prediction_is_retrieved_by_its_caller_only(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -291,3 +316,28 @@ async def test_inactive_and_unknown_predictors_are_refused(
     assert invalid.status_code == 400
     assert "INVALID" in invalid.json()["error"]
     assert unknown.status_code == 404
+
+
+async def test_server_failure_ends_the_prediction_unbilled(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tag = (await create(app, client, ada, GREETING))["tag"]
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("environment vanished")
+
+    monkeypatch.setattr(app.state.services.predictions, "worker_spec", broken)
+    response = await client.post(
+        f"/predict/{tag}", json={"name": "Ada"}, headers=ada.headers
+    )
+
+    assert response.status_code == 500
+    assert "environment vanished" not in response.text
+    async with app.state.database.read() as session:
+        row = await session.scalar(select(Prediction).where(Prediction.tag == tag))
+    assert row is not None and row.status == "FAILED"
+    assert row.error is not None and "not billed" in row.error
+    assert await billed(app, row.id) == 0

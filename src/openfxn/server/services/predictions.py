@@ -14,6 +14,7 @@ it ran. Cold starts are reported (``coldStart``) but never billed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,8 @@ from openfxn.server.store import tables
 from openfxn.server.store.database import Database
 from openfxn.server.store.tables import utcnow
 
+logger = logging.getLogger("openfxn.server")
+
 MODULE = "predictor.py"
 INTERRUPTED = (
     "The server stopped while this prediction ran, so it has no results. It was "
@@ -52,6 +55,10 @@ INTERRUPTED = (
 )
 
 CANCELLED = "The client disconnected, so the prediction was stopped."
+SERVER_FAILED = (
+    "The server failed while running this prediction; the failure is logged. It "
+    "was not billed."
+)
 
 OnPrediction = Callable[[Prediction], Awaitable[None]]
 
@@ -124,22 +131,26 @@ class PredictionService:
                 shown = await self.to_wire(results, data_url_limit, account, base_url)
                 await on_partial(running(prediction, shown))
 
-        spec = await self.worker_spec(row)
         started = time.perf_counter()
         try:
-            outcome = await self.runtime.pool(spec).predict(
-                prediction.id, raws, partial
-            )
+            spec = await self.worker_spec(row)
+            pool = self.runtime.pool(spec)
+            outcome = await pool.predict(prediction.id, raws, partial)
+            results = None
+            if outcome.results is not None:
+                results = await self.to_wire(
+                    outcome.results, data_url_limit, account, base_url
+                )
         except asyncio.CancelledError:  # the client went away: end it, then stop
             elapsed = (time.perf_counter() - started) * 1000
             cancelled = workers.Outcome(None, CANCELLED, elapsed)
             await asyncio.shield(self.finish(prediction, row, cancelled, None))
             raise
-        results = None
-        if outcome.results is not None:
-            results = await self.to_wire(
-                outcome.results, data_url_limit, account, base_url
-            )
+        except Exception:  # the server's fault, not the predictor's: not billed
+            logger.exception("prediction %s failed in the server", prediction.id)
+            failed = workers.Outcome(None, SERVER_FAILED, 0.0)
+            await self.finish(prediction, row, failed, None, bill=False)
+            raise
         return await self.finish(prediction, row, outcome, results)
 
     async def read_inputs(self, inputs: dict[str, Any]) -> dict[str, Raw]:
@@ -188,8 +199,10 @@ class PredictionService:
         predictor: tables.Predictor,
         outcome: workers.Outcome,
         results: list[dict[str, Any]] | None,
+        bill: bool = True,
     ) -> Prediction:
-        """End the prediction and bill it, in one transaction, once."""
+        """End the prediction and bill it (unless ``bill`` is false), in one
+        transaction, once."""
         status = (
             PredictionStatus.FAILED if outcome.error else PredictionStatus.SUCCEEDED
         )
@@ -211,7 +224,7 @@ class PredictionService:
                 )
                 .values(**ended)
             )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
+            if bill and changed.rowcount == 1:  # type: ignore[attr-defined]
                 session.add(
                     tables.Usage(
                         prediction_id=prediction.id,

@@ -5,7 +5,10 @@ then the final one (the same id; its latency set). Three framings:
 
 - by default, the one the official clients parse: one whole JSON object per
   write, with no delimiter. They parse each network read on its own, so the
-  writes are kept apart in time (``GAP_S``) so that they never arrive as one;
+  writes are kept apart in time (``GAP_S``) so that they never arrive as one.
+  Each object holds only the fields of a 2023 prediction, and each result only
+  ``data``, ``type`` and ``shape``: fxn 0.0.22 and 0.0.23 build their
+  dataclasses from the object's keys, and any other key makes them raise;
 - ``Accept: application/x-ndjson``: one JSON object per line;
 - ``Accept: text/event-stream``: server-sent events, ``data: {...}``.
 
@@ -39,6 +42,12 @@ Run = Callable[[Callable[[Prediction], Awaitable[None]]], Awaitable[Prediction]]
 Item = Prediction | BaseException | None
 
 
+OFFICIAL_PREDICTION_FIELDS = (
+    "id", "tag", "type", "created", "results", "latency", "error", "logs",
+)  # fmt: skip
+OFFICIAL_VALUE_FIELDS = ("data", "type", "shape")
+
+
 def frame(body: dict[str, Any], framing: str) -> bytes:
     data = orjson.dumps(body)
     if framing == SSE:
@@ -46,6 +55,21 @@ def frame(body: dict[str, Any], framing: str) -> bytes:
     if framing == NDJSON:
         return data + b"\n"
     return data
+
+
+def shown(prediction: Prediction, framing: str) -> dict[str, Any]:
+    """``prediction`` on the wire: whole in NDJSON and SSE, and with only the
+    fields that the 2023 clients know in their own framing."""
+    whole = to_wire(prediction)
+    if framing in (NDJSON, SSE):
+        return whole
+    known = {key: whole[key] for key in OFFICIAL_PREDICTION_FIELDS}
+    if known["results"] is not None:
+        known["results"] = [
+            {key: value[key] for key in OFFICIAL_VALUE_FIELDS}
+            for value in known["results"]
+        ]
+    return known
 
 
 def framing_of(accept: str | None) -> str:
@@ -96,7 +120,7 @@ async def body(
                 logger.error("streamed prediction failed", exc_info=item)
                 yield frame(envelope("The prediction failed; it is logged."), framing)
             else:
-                yield frame(to_wire(item), framing)
+                yield frame(shown(item, framing), framing)
             item = await queue.get()
     finally:
         if not task.done():  # the client went away: stop the prediction
