@@ -37,8 +37,10 @@ that apply, for the 0.0.9 clients: ``boolValue``, ``floatValue`` or ``intValue``
 for one number or bool, always; ``stringValue``, ``listValue``, ``dictValue``
 and the arrays ``floatArray``, ``intArray`` and ``boolArray`` (flattened in C
 order) only when the data is inline, so that a large result is never sent twice
-over and streamed objects stay small. A number that GraphQL cannot carry (a
-float that is NaN or infinite, an integer beyond 32 bits) leaves its field out.
+over and streamed objects stay small (GraphQL reads a large string, list or
+dict back from storage when a query asks for its field). A number that GraphQL
+cannot carry (a float that is NaN or infinite, an integer beyond 32 bits)
+leaves its field out.
 """
 
 from __future__ import annotations
@@ -444,6 +446,11 @@ async def to_wire(
         "shape": shape if raw.type in ELEMENT_FORMATS else None,
     }
     return wire | _convenience(raw.type, shape, raw.data, inline)
+
+
+def convenience(dtype: str, data: bytes) -> dict[str, Any]:
+    """The convenience field of a string, list or dict result held in ``data``."""
+    return _convenience(dtype, [], data, inline=True)
 
 
 def _convenience(

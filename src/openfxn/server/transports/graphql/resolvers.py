@@ -14,7 +14,7 @@ from graphql import GraphQLResolveInfo
 
 from openfxn.server.auth.callers import Caller
 from openfxn.server.errors import NotFound, PermissionDenied
-from openfxn.server.services import Services
+from openfxn.server.services import Services, values
 from openfxn.server.services.models import (
     CreateAccessKeyInput,
     CreateEnvironmentVariableInput,
@@ -233,9 +233,28 @@ RESOLVERS: dict[str, Resolver] = {
 }
 
 
+def stored_convenience(field: str, dtype: str) -> Resolver:
+    """A large result's ``stringValue``, ``listValue`` or ``dictValue``, read
+    back from storage only when a query asks for it: the 0.0.9 clients always
+    do, and fail on a string, list or dict result without it."""
+
+    async def resolve(value: Wire, info: Info) -> Any:
+        known = value.get(field)
+        url = value.get("data")
+        if known is not None or value.get("type") != dtype or not url:
+            return known
+        stored = await info.context.services.uploads.resolve(url, "result")
+        return values.convenience(dtype, stored.data).get(field)
+
+    return resolve
+
+
 # Fields that are not operations of their own.
 FIELDS: dict[str, Resolver] = {
     "Predictor.readme": resolve_readme,
+    "Value.stringValue": stored_convenience("stringValue", "string"),
+    "Value.listValue": stored_convenience("listValue", "list"),
+    "Value.dictValue": stored_convenience("dictValue", "dict"),
     "Organization.predictors": resolve_user_predictors,
     "Organization.environmentVariables": resolve_environment_variables,
 }
