@@ -71,6 +71,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.callers = CallerResolver(database, keys)
         logger.info("database %s", redact_url(database.url))
         logger.info("data directory %s", settings.data)
+        if settings.allow_loopback_authorization:
+            logger.warning(
+                "authorization URLs may point at loopback addresses "
+                "(OPENFXN_ALLOW_LOOPBACK_AUTHORIZATION=true): for development only"
+            )
         reaped = await asyncio.to_thread(reap_leftovers, sandbox, settings.data)
         if reaped:
             logger.warning("killed %d predictor processes left by a stop", reaped)
@@ -83,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
             await provisioner.stop()
+            await services.predictions.authorizer.aclose()
             if sandbox.cgroups is not None:
                 sandbox.cgroups.close()
             await database.dispose()

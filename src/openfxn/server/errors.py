@@ -7,6 +7,8 @@
     ├── NotFound            404  no such thing, or not visible to the caller
     ├── Conflict            409  the request clashes with the current state
     ├── PayloadTooLarge     413  the body is over the server's limit
+    ├── SpendLimitReached   402  the account's monthly spend limit is reached
+    ├── BadGateway          502  a service the request relies on answered wrongly
     └── Unavailable         503  a dependency is down; retry later
 
 Messages are sentences meant for the person calling: what is wrong, and
@@ -53,6 +55,16 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class SpendLimitReached(ServiceError):
+    status = 402
+    code = "SPEND_LIMIT_REACHED"
+
+
+class BadGateway(ServiceError):
+    status = 502
+    code = "BAD_GATEWAY"
 
 
 class Unavailable(ServiceError):

@@ -174,6 +174,51 @@ class Settings(BaseSettings):
         description="How long an idle worker is kept warm before it is closed (s).",
     )
 
+    # ---- owners' authorization URLs ----
+    allow_loopback_authorization: bool = Field(
+        False,
+        description="Let authorization URLs resolve to loopback addresses (and no "
+        "other private ones), for development and tests.",
+    )
+    allow_http_authorization: bool = Field(
+        False,
+        description="Accept http:// authorization URLs, not only https:// "
+        "(development).",
+    )
+    authorization_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Longest an owner's authorization URL may take to answer, "
+        "connecting and reading included (s).",
+    )
+    authorization_cache_max_s: float = Field(
+        60.0,
+        ge=0,
+        description="Longest an approval is reused when the owner's reply allows it "
+        "with Cache-Control: max-age (s).",
+    )
+    authorization_concurrency: int = Field(
+        8,
+        ge=1,
+        description="Most requests in flight to one owner's authorization URL.",
+    )
+
+    # ---- prices ----
+    price_cpu_per_s: float = Field(
+        0.0001, ge=0, description="Price of a second of prediction latency on CPU."
+    )
+    price_a40_per_s: float = Field(
+        0.0008, ge=0, description="Price of a second of prediction latency on an A40."
+    )
+    price_a100_per_s: float = Field(
+        0.0016, ge=0, description="Price of a second of prediction latency on an A100."
+    )
+
+    def price_per_s(self, acceleration: str) -> float:
+        """The price of a second of latency on ``acceleration`` (CPU, A40, A100)."""
+        return float(getattr(self, f"price_{acceleration.lower()}_per_s"))
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

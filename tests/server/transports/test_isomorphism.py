@@ -65,6 +65,17 @@ async def a_predictor(
     return str(predictor["tag"])
 
 
+async def an_authorization_url(
+    app: FastAPI, client: httpx.AsyncClient, account: Account
+) -> dict[str, str]:
+    url = "https://authorize.example/fxn"
+    made = await client.patch(
+        "/user", json={"authorizationUrl": url}, headers=account.headers
+    )
+    assert made.json()["authorizationSecret"].startswith("whsec_")
+    return {}
+
+
 async def a_variable(
     app: FastAPI, client: httpx.AsyncClient, account: Account, name: str
 ) -> str:
@@ -129,6 +140,13 @@ CASES: dict[str, Case] = {
         {"input": {"bio": "Poet", "website": "https://ada.dev", "spendLimit": 10.0}},
         "($input: UpdateUserInput!)",
         body={"bio": "Poet", "website": "https://ada.dev", "spendLimit": 10.0},
+    ),
+    "rotateAuthorizationSecret": Case(
+        "/user/authorizationSecret",
+        "rotateAuthorizationSecret",
+        body={},
+        prepare=an_authorization_url,
+        differ=frozenset({"authorizationSecret"}),
     ),
     "listAccessKeys": Case("/accessKeys", "accessKeys"),
     "createAccessKey": Case(

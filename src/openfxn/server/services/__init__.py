@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openfxn.server.auth.authorizations import Authorizer
 from openfxn.server.auth.cache import KeyCache
 from openfxn.server.runtime.environments import Environments
 from openfxn.server.runtime.sandboxes import Sandbox
@@ -62,8 +63,15 @@ class Services:
         runtime = runtime or Workers(
             Sandbox(), settings.data / "workers", limits(settings)
         )
+        authorizer = Authorizer(database, ring, settings)
         return cls(
-            users=UserService(database, keys),
+            users=UserService(
+                database,
+                keys,
+                ring,
+                settings.allow_http_authorization,
+                authorizer.forget,
+            ),
             access_keys=AccessKeyService(database, keys),
             uploads=uploads,
             environment_variables=variables,
@@ -75,7 +83,8 @@ class Services:
                 variables,
                 runtime,
                 environments,
-                settings.data,
+                settings,
+                authorizer,
             ),
         )
 

@@ -130,7 +130,9 @@ def describe_validation_error(errors: Any) -> str:
 
 
 class User(WireModel):
-    """An account's profile. ``email`` and ``spendLimit`` are shown only to itself."""
+    """An account's profile. ``email``, ``spendLimit`` and ``authorizationUrl``
+    are shown only to itself; ``authorizationSecret`` only in the reply that
+    made it."""
 
     username: str
     created: datetime
@@ -141,6 +143,8 @@ class User(WireModel):
     github: str | None = None
     email: str | None = None
     spend_limit: float | None = None
+    authorization_url: str | None = None
+    authorization_secret: str | None = None
 
 
 class UpdateUserInput(InputModel):
@@ -154,6 +158,7 @@ class UpdateUserInput(InputModel):
     spend_limit: (
         Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] | None
     ) = None
+    authorization_url: WebUrl | None = None
 
 
 # ---------- access keys ----------

@@ -45,6 +45,14 @@ OPERATIONS = (
         "Change the caller's profile; null clears a field, a missing one is kept.",
     ),
     Operation(
+        "rotateAuthorizationSecret",
+        "Mutation.rotateAuthorizationSecret",
+        "POST",
+        "/user/authorizationSecret",
+        "Replace the secret that signs the requests to the caller's authorization "
+        "URL; the reply is the only time the new secret is shown.",
+    ),
+    Operation(
         "listAccessKeys",
         "Query.accessKeys",
         "GET",

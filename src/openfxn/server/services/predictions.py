@@ -18,13 +18,15 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from openfxn.server.auth.authorizations import Authorizer
 from openfxn.server.auth.callers import Caller
-from openfxn.server.errors import InvalidRequest, NotFound
+from openfxn.server.errors import InvalidRequest, NotFound, SpendLimitReached
 from openfxn.server.predictors.values import Raw
 from openfxn.server.runtime import workers
 from openfxn.server.runtime.environments import Environments
@@ -40,8 +42,9 @@ from openfxn.server.services.models import (
     PredictorType,
     ResultValue,
 )
-from openfxn.server.services.predictors import PredictorService, viewer_id
+from openfxn.server.services.predictors import PredictorService
 from openfxn.server.services.uploads import UploadService
+from openfxn.server.settings import Settings
 from openfxn.server.store import tables
 from openfxn.server.store.database import Database
 from openfxn.server.store.tables import utcnow
@@ -87,7 +90,8 @@ class PredictionService:
         variables: EnvironmentVariableService,
         runtime: workers.Workers,
         environments: Environments,
-        data: Path,
+        settings: Settings,
+        authorizer: Authorizer,
     ) -> None:
         self.database = database
         self.predictors = predictors
@@ -95,7 +99,9 @@ class PredictionService:
         self.variables = variables
         self.runtime = runtime
         self.environments = environments
-        self.data = data
+        self.data = settings.data
+        self.settings = settings
+        self.authorizer = authorizer
 
     async def create(
         self,
@@ -108,10 +114,12 @@ class PredictionService:
     ) -> Prediction:
         """Run ``tag`` on ``inputs`` (wire values by name) and return the
         prediction; ``on_partial`` gets each partial one a generator yields."""
-        account = caller.require_account()
-        row = await self.predictors.find(tag, viewer_id(caller))
+        payer = await self.payer(caller, tag)
+        account = payer.account
+        row = await self.predictors.find(tag, account.id)
         if row.status != PredictorStatus.ACTIVE.value:
             raise InvalidRequest(not_active(row))
+        await self.check_spend(account)
         raws = await self.read_inputs(inputs)
 
         prediction = tables.Prediction(
@@ -122,6 +130,8 @@ class PredictionService:
             billed_account_id=account.id,
             status=PredictionStatus.RUNNING.value,
             inputs=summary(raws),
+            caller_kind=payer.kind,
+            customer=payer.customer,
         )
         async with self.database.write() as session:
             session.add(prediction)
@@ -152,6 +162,53 @@ class PredictionService:
             await self.finish(prediction, row, failed, None, bill=False)
             raise
         return await self.finish(prediction, row, outcome, results)
+
+    async def payer(self, caller: Caller, tag: str) -> Payer:
+        """Who a prediction of ``tag`` runs for and bills: the caller with a
+        valid key, or else the predictor's owner, when the owner's
+        authorization URL approves the caller's credential."""
+        if caller.account is not None:
+            return Payer(caller.account, "key", None)
+        owner = await self.owner_with_url(tag)
+        if owner is None:
+            caller.require_account()  # raises, saying what is missing
+        assert owner is not None
+        approval = await self.authorizer.authorize(owner, tag, caller.credential)
+        return Payer(owner, "authorization", approval.customer)
+
+    async def owner_with_url(self, tag: str) -> tables.Account | None:
+        username = tag.partition("/")[0].removeprefix("@").lower()
+        async with self.database.read() as session:
+            owner = await session.scalar(
+                select(tables.Account).where(tables.Account.username == username)
+            )
+        if owner is None or owner.authorization_url is None:
+            return None
+        return owner
+
+    async def check_spend(self, account: tables.Account) -> None:
+        """Refuse once the month's spend has reached the account's limit."""
+        if account.spend_limit is None:
+            return
+        spent = await self.month_spend(account.id)
+        if spent >= account.spend_limit:
+            raise SpendLimitReached(
+                f"This month's spend of {account.username} ({spent:.4f}) has reached "
+                f"its limit ({account.spend_limit:.4f}), so no more predictions run "
+                "on it this month. Raise spendLimit with updateUser (PATCH /user), "
+                "or remove it."
+            )
+
+    async def month_spend(self, account_id: int) -> float:
+        start = month_start(utcnow())
+        async with self.database.read() as session:
+            spent = await session.scalar(
+                select(func.coalesce(func.sum(tables.Usage.cost), 0.0)).where(
+                    tables.Usage.account_id == account_id,
+                    tables.Usage.created >= start,
+                )
+            )
+        return float(spent or 0.0)
 
     async def read_inputs(self, inputs: dict[str, Any]) -> dict[str, Raw]:
         async def fetch(url: str) -> tuple[bytes, str | None]:
@@ -225,12 +282,17 @@ class PredictionService:
                 .values(**ended)
             )
             if bill and changed.rowcount == 1:  # type: ignore[attr-defined]
+                price = self.settings.price_per_s(predictor.acceleration)
                 session.add(
                     tables.Usage(
                         prediction_id=prediction.id,
                         account_id=prediction.billed_account_id,
                         acceleration=predictor.acceleration,
                         latency=outcome.latency_ms,
+                        cost=outcome.latency_ms / 1000 * price,
+                        predictor_tag=prediction.tag,
+                        caller_kind=prediction.caller_kind,
+                        customer=prediction.customer,
                     )
                 )
                 await session.execute(
@@ -268,6 +330,19 @@ class PredictionService:
                 )
             )
         return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Payer:
+    """The account a prediction runs for and bills, and how it got there."""
+
+    account: tables.Account
+    kind: str  # "key" or "authorization"
+    customer: str | None
+
+
+def month_start(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def running(row: tables.Prediction, results: list[dict[str, Any]]) -> Prediction:

@@ -74,6 +74,10 @@ class Account(Base):
     website: Mapped[str | None] = mapped_column(String(2048))
     github: Mapped[str | None] = mapped_column(String(39))
     spend_limit: Mapped[float | None] = mapped_column(Float)
+    # Where the account's own service approves predictions of its predictors
+    # for callers without an access key, and the secret that signs those asks.
+    authorization_url: Mapped[str | None] = mapped_column(String(2048))
+    authorization_secret: Mapped[str | None] = mapped_column(Text)  # sealed
 
     access_keys: Mapped[list[AccessKey]] = relationship(back_populates="account")
 
@@ -171,6 +175,10 @@ class Prediction(Base):
     cold_start: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     logs: Mapped[str | None] = mapped_column(Text)
+    # "key" for a caller's own access key, "authorization" for one the
+    # predictor's owner approved through its URL; then the owner's customer.
+    caller_kind: Mapped[str] = mapped_column(String(16), default="key")
+    customer: Mapped[str | None] = mapped_column(String(255))
 
 
 class Usage(Base):
@@ -187,4 +195,27 @@ class Usage(Base):
     )
     acceleration: Mapped[str] = mapped_column(String(8))
     latency: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    predictor_tag: Mapped[str] = mapped_column(String(80), default="")
+    caller_kind: Mapped[str] = mapped_column(String(16), default="key")
+    customer: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuthorizationDecision(Base):
+    """What an owner's authorization URL answered for one prediction request;
+    the key it judged is kept only as a keyed hash."""
+
+    __tablename__ = "authorization_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    tag: Mapped[str] = mapped_column(String(80))
+    key_hash: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed, refused, failed
+    customer: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    cached: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -87,6 +87,10 @@ async def update_user(
     return await services.users.update(caller, changes)
 
 
+async def rotate_authorization_secret(caller: CallerDep, services: ServicesDep) -> User:
+    return await services.users.rotate_authorization_secret(caller)
+
+
 async def list_access_keys(caller: CallerDep, services: ServicesDep) -> list[AccessKey]:
     return await services.access_keys.list(caller)
 
@@ -232,6 +236,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "retrieveCurrentUser": retrieve_current_user,
     "retrieveUser": retrieve_user,
     "updateUser": update_user,
+    "rotateAuthorizationSecret": rotate_authorization_secret,
     "listAccessKeys": list_access_keys,
     "createAccessKey": create_access_key,
     "revokeAccessKey": revoke_access_key,

@@ -69,6 +69,13 @@ async def resolve_update_user(_root: None, info: Info, input: Wire) -> Wire:
     return to_wire(user)
 
 
+async def resolve_rotate_authorization_secret(_root: None, info: Info) -> Wire:
+    context = info.context
+    return to_wire(
+        await context.services.users.rotate_authorization_secret(context.caller)
+    )
+
+
 async def resolve_access_keys(_root: None, info: Info) -> list[Wire]:
     context = info.context
     return [
@@ -215,6 +222,7 @@ RESOLVERS: dict[str, Resolver] = {
     "retrieveCurrentUser": resolve_user,
     "retrieveUser": resolve_user,
     "updateUser": resolve_update_user,
+    "rotateAuthorizationSecret": resolve_rotate_authorization_secret,
     "listAccessKeys": resolve_access_keys,
     "createAccessKey": resolve_create_access_key,
     "revokeAccessKey": resolve_revoke_access_key,
