@@ -281,3 +281,32 @@ async def test_the_spend_limit_stops_predictions(
     assert first.status_code == 200
     assert refused.status_code == 402
     assert "spendLimit" in refused.json()["error"]
+
+
+async def test_usage_tells_own_keys_from_the_owners_customers(
+    client: httpx.AsyncClient, owner: Owner, ada: Account
+) -> None:
+    assert (await predict(client, owner.tag, ada.key)).status_code == 200
+    assert (await predict(client, owner.tag, "customer-key")).status_code == 200
+
+    usage = (await client.get("/usage", headers=ada.headers)).json()
+    exported = await client.get("/usage.csv", headers=ada.headers)
+
+    assert usage["predictions"] == 2 and usage["cost"] > 0
+    assert [line["key"] for line in usage["callerKinds"]] == ["authorization", "key"]
+    assert [line["key"] for line in usage["customers"]] == [None, "cus_42"]
+    assert usage["predictors"][0]["key"] == owner.tag
+    assert usage["predictors"][0]["predictions"] == 2
+    rows = exported.text.splitlines()
+    assert rows[0].startswith("created,prediction,predictor")
+    assert len(rows) == 3 and rows[2].endswith(",authorization,cus_42")
+    assert exported.headers["content-type"].startswith("text/csv")
+
+
+async def test_a_month_is_written_as_year_and_month(
+    client: httpx.AsyncClient, ada: Account
+) -> None:
+    refused = await client.get("/usage?month=December", headers=ada.headers)
+
+    assert refused.status_code == 400
+    assert "month" in refused.json()["error"]

@@ -149,6 +149,12 @@ CASES: dict[str, Case] = {
         differ=frozenset({"authorizationSecret"}),
     ),
     "listAccessKeys": Case("/accessKeys", "accessKeys"),
+    "retrieveUsage": Case(
+        "/usage?month=2026-12",
+        "usage(input: $input)",
+        {"input": {"month": "2026-12"}},
+        "($input: UsageInput)",
+    ),
     "createAccessKey": Case(
         "/accessKeys",
         "createAccessKey(input: $input)",

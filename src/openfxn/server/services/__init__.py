@@ -21,6 +21,7 @@ from openfxn.server.services.environment_variables import EnvironmentVariableSer
 from openfxn.server.services.predictions import PredictionService
 from openfxn.server.services.predictors import PredictorService
 from openfxn.server.services.uploads import UploadService
+from openfxn.server.services.usage import UsageService
 from openfxn.server.services.users import UserService
 from openfxn.server.settings import Settings
 from openfxn.server.storage.objects import LocalStorage, Storage
@@ -41,6 +42,7 @@ class Services:
     environment_variables: EnvironmentVariableService
     predictors: PredictorService
     predictions: PredictionService
+    usage: UsageService
 
     @classmethod
     def create(
@@ -86,6 +88,7 @@ class Services:
                 settings,
                 authorizer,
             ),
+            usage=UsageService(database),
         )
 
 

@@ -483,3 +483,37 @@ class CreatePredictionInput(InputModel):
             if not isinstance(value.get("name"), str):
                 raise ValueError("every input needs a 'name'")
         return inputs
+
+
+# ---------- usage ----------
+
+Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", max_length=7)]
+
+
+class UsageInput(InputModel):
+    """The month to report, ``YYYY-MM``; this month when left out."""
+
+    month: Month | None = None
+
+
+class UsageLine(WireModel):
+    """Sums over some usage records: those of one ``key`` (a predictor's tag, a
+    caller kind, a customer), or all of them."""
+
+    key: str | None = None
+    predictions: int
+    latency: float
+    cost: float
+
+
+class Usage(WireModel):
+    """A month of the account's usage: ``latency`` in ms, ``cost`` at the
+    server's prices, and the same per predictor, caller kind and customer."""
+
+    month: str
+    predictions: int
+    latency: float
+    cost: float
+    predictors: list[UsageLine]
+    caller_kinds: list[UsageLine]
+    customers: list[UsageLine]

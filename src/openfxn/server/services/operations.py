@@ -163,6 +163,14 @@ OPERATIONS = (
         "/predictions/{id}",
         "A prediction the caller made, by id.",
     ),
+    Operation(
+        "retrieveUsage",
+        "Query.usage",
+        "GET",
+        "/usage",
+        "A month of the caller's usage: predictions, latency and cost, in total and "
+        "per predictor, caller kind and customer (GET /usage.csv lists every record).",
+    ),
 )
 
 BY_NAME = {operation.name: operation for operation in OPERATIONS}

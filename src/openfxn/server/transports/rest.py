@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
-from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from openfxn.server.auth.callers import Caller
@@ -26,6 +26,8 @@ from openfxn.server.services.models import (
     PredictorStatus,
     RevokeAccessKeyInput,
     UpdateUserInput,
+    Usage,
+    UsageInput,
     User,
     UserPredictorsInput,
     parse,
@@ -232,6 +234,31 @@ async def retrieve_prediction(
     return await services.predictions.retrieve(caller, id)
 
 
+MonthQuery = Annotated[
+    str | None,
+    Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; this month by default."),
+]
+
+
+async def retrieve_usage(
+    caller: CallerDep, services: ServicesDep, month: MonthQuery = None
+) -> Usage:
+    return await services.usage.retrieve(caller, UsageInput(month=month))
+
+
+async def export_usage(
+    caller: CallerDep, services: ServicesDep, month: MonthQuery = None
+) -> Response:
+    """Every usage record of a month as CSV (REST only: a file, not data)."""
+    text = await services.usage.export_csv(caller, UsageInput(month=month))
+    name = f"openfxn-usage-{month or 'this-month'}.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "retrieveCurrentUser": retrieve_current_user,
     "retrieveUser": retrieve_user,
@@ -252,6 +279,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "deleteEnvironmentVariable": delete_environment_variable,
     "createPrediction": create_prediction,
     "retrievePrediction": retrieve_prediction,
+    "retrieveUsage": retrieve_usage,
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -280,6 +308,15 @@ def add_routes(app: FastAPI) -> None:
             status_code=status_of(operation),
             responses=ERROR_RESPONSES,
         )
+    app.add_api_route(
+        "/usage.csv",
+        export_usage,
+        methods=["GET"],
+        operation_id="exportUsage",
+        summary="Every usage record of a month, as CSV.",
+        response_class=Response,
+        responses={**ERROR_RESPONSES, 200: {"content": {"text/csv": {}}}},
+    )
 
 
 def status_of(operation: Operation) -> int:

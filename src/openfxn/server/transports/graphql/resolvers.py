@@ -26,6 +26,7 @@ from openfxn.server.services.models import (
     PredictorsInput,
     RevokeAccessKeyInput,
     UpdateUserInput,
+    UsageInput,
     UserPredictorsInput,
     parse,
     to_wire,
@@ -212,6 +213,12 @@ async def resolve_prediction(_root: None, info: Info, id: str) -> Wire | None:
         return None
 
 
+async def resolve_usage(_root: None, info: Info, input: Wire | None = None) -> Wire:
+    context = info.context
+    request = parse(UsageInput, input or {})
+    return to_wire(await context.services.usage.retrieve(context.caller, request))
+
+
 async def resolve_readme(predictor: Wire, info: Info) -> str | None:
     """The 2023 name of the card, still asked for by old clients."""
     card: str | None = predictor.get("card")
@@ -238,6 +245,7 @@ RESOLVERS: dict[str, Resolver] = {
     "deleteEnvironmentVariable": resolve_delete_environment_variable,
     "createPrediction": resolve_create_prediction,
     "retrievePrediction": resolve_prediction,
+    "retrieveUsage": resolve_usage,
 }
 
 
