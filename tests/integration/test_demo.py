@@ -61,14 +61,24 @@ def test_demo_serves_account_and_samples(tmp_path: Path) -> None:
         with httpx.Client(base_url=url, auth=(key, ""), trust_env=False) as client:
             profile = client.get("/user").json()
             predictors = wait_until_provisioned(
-                client, ["@demo/greeting", "@demo/text-stats"]
+                client, ["@demo/greeting", "@demo/text-stats", "@samplefxn/greeting"]
             )
             listed = client.get("/predictors", params={"query": ""}).json()
+        # The README's custom-authorization line: any key at all is approved.
+        sample = httpx.post(
+            f"{url}/predict/@samplefxn/greeting",
+            json={"name": "Rhea", "age": 7},
+            headers={"Authorization": "Bearer anything"},
+            trust_env=False,
+        )
     finally:
         stop(process)
 
     assert profile["username"] == "demo"
     assert f"curl {url}/predictors/@demo/greeting -u {key}:" in log.read_text()
-    assert [p["status"] for p in predictors] == ["ACTIVE", "ACTIVE"], tail(log)
+    assert [p["status"] for p in predictors] == ["ACTIVE"] * 3, tail(log)
+    assert sample.status_code == 200, sample.text
+    assert sample.json()["results"][0]["stringValue"] == "Hello, Rhea! You are 7."
+    assert "curl -X POST" in log.read_text()
     assert predictors[1]["card"].startswith("# Text statistics")
     assert {p["tag"] for p in listed} >= {"@demo/greeting", "@demo/text-stats"}

@@ -116,6 +116,15 @@ def serve(
         typer.echo(f"  curl {url}/user -u {key}:\n")
         typer.echo(f"Sample predictors: {', '.join(demo_tags())}. See one with:\n")
         typer.echo(f"  curl {url}/predictors/{demo_tags()[0]} -u {key}:\n")
+        typer.echo(
+            "@samplefxn/greeting approves any key through its owner's "
+            "authorization URL:\n"
+        )
+        typer.echo(
+            f"  curl -X POST {url}/predict/@samplefxn/greeting "
+            '-H "Authorization: Bearer anything" '
+            """-H "Content-Type: application/json" -d '{"name": "Rhea"}'\n"""
+        )
     uvicorn.run(
         app,
         host=settings.host,
@@ -261,12 +270,41 @@ async def ensure_demo_account(settings: Settings) -> str:
         for name, (filename, description) in DEMO_PREDICTORS.items():
             with contextlib.suppress(Conflict):  # published by an earlier start
                 await services.predictors.create(
-                    caller, sample_input(name, filename, description), ""
+                    caller, sample_input("demo", name, filename, description), ""
                 )
+        await ensure_samplefxn(services)
         return key
 
 
-def sample_input(name: str, filename: str, description: str) -> CreatePredictorInput:
+async def ensure_samplefxn(services: Services) -> None:
+    """``@samplefxn``, whose authorization URL approves everyone, and its
+    greeting: a first prediction works with any key, as in the 2023 docs."""
+    from sqlalchemy import select
+
+    from openfxn.server.auth.authorizations import APPROVE_EVERYONE
+    from openfxn.server.auth.callers import Caller
+    from openfxn.server.errors import Conflict
+    from openfxn.server.store.tables import Account
+
+    with contextlib.suppress(Conflict):
+        await services.users.create("samplefxn", name="Function samples")
+    database = services.users.database
+    async with database.write() as session:
+        account = await session.scalar(
+            select(Account).where(Account.username == "samplefxn")
+        )
+        assert account is not None
+        account.authorization_url = APPROVE_EVERYONE
+    sample = sample_input(
+        "samplefxn", "greeting", "samplefxn_greeting.py", "Greet someone by name."
+    )
+    with contextlib.suppress(Conflict):
+        await services.predictors.create(Caller(account=account), sample, "")
+
+
+def sample_input(
+    owner: str, name: str, filename: str, description: str
+) -> CreatePredictorInput:
     from importlib.resources import files
 
     from openfxn.server.services.models import AccessMode, CreatePredictorInput
@@ -274,7 +312,7 @@ def sample_input(name: str, filename: str, description: str) -> CreatePredictorI
     data = (files("openfxn.server.samples") / filename).read_bytes()
     payload = base64.b64encode(data).decode()
     return CreatePredictorInput(
-        tag=f"@demo/{name}",
+        tag=f"@{owner}/{name}",
         notebook=f"data:text/plain;name={filename};base64,{payload}",
         access=AccessMode.PUBLIC,
         description=description,
