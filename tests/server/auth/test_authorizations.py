@@ -254,6 +254,15 @@ async def test_approvals_are_reused_only_when_the_reply_allows(
         + [("refused", False)] * 2
     )
     assert all(d.key_hash and "key" not in d.key_hash for d in decisions)
+    listed = await client.get(
+        "/user/authorizationDecisions", headers=owner.account.headers
+    )
+    newest = listed.json()[0]
+    assert (newest["outcome"], newest["detail"], newest["tag"]) == (
+        "refused",
+        "no",
+        owner.tag,
+    )
 
 
 async def test_a_valid_key_never_asks_the_owner(

@@ -149,6 +149,12 @@ CASES: dict[str, Case] = {
         differ=frozenset({"authorizationSecret"}),
     ),
     "listAccessKeys": Case("/accessKeys", "accessKeys"),
+    "listAuthorizationDecisions": Case(
+        "/user/authorizationDecisions?count=5",
+        "authorizationDecisions(input: $input)",
+        {"input": {"count": 5}},
+        "($input: AuthorizationDecisionsInput)",
+    ),
     "retrieveUsage": Case(
         "/usage?month=2026-12",
         "usage(input: $input)",

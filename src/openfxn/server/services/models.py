@@ -517,3 +517,20 @@ class Usage(WireModel):
     predictors: list[UsageLine]
     caller_kinds: list[UsageLine]
     customers: list[UsageLine]
+
+
+class AuthorizationDecision(WireModel):
+    """What the owner's authorization URL decided for one prediction request."""
+
+    created: datetime
+    tag: str
+    outcome: str  # allowed, refused or failed
+    customer: str | None = None
+    detail: str | None = None
+    cached: bool = False
+
+
+class AuthorizationDecisionsInput(InputModel):
+    """How many of the latest decisions to list."""
+
+    count: Count | None = None

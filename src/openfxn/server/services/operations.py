@@ -171,6 +171,14 @@ OPERATIONS = (
         "A month of the caller's usage: predictions, latency and cost, in total and "
         "per predictor, caller kind and customer (GET /usage.csv lists every record).",
     ),
+    Operation(
+        "listAuthorizationDecisions",
+        "Query.authorizationDecisions",
+        "GET",
+        "/user/authorizationDecisions",
+        "The latest decisions of the caller's authorization URL, newest first: "
+        "tag, outcome, customer, and why a refusal or failure happened.",
+    ),
 )
 
 BY_NAME = {operation.name: operation for operation in OPERATIONS}

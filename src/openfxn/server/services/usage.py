@@ -1,4 +1,5 @@
-"""Usage: what the caller's account was billed in a month, and a CSV of it.
+"""Usage: what the caller's account was billed in a month, a CSV of it, and
+what its authorization URL decided.
 
 Every finished prediction has one usage record on the account it was billed
 to: its own caller's, or the predictor owner's when the owner's authorization
@@ -18,11 +19,18 @@ from sqlalchemy import ColumnElement, Select, func, select
 
 from openfxn.server.auth.callers import Caller
 from openfxn.server.errors import InvalidRequest
-from openfxn.server.services.models import Usage, UsageInput, UsageLine
+from openfxn.server.services.models import (
+    AuthorizationDecision,
+    AuthorizationDecisionsInput,
+    Usage,
+    UsageInput,
+    UsageLine,
+)
 from openfxn.server.store import tables
 from openfxn.server.store.database import Database
 from openfxn.server.store.tables import utcnow
 
+DECISIONS_SHOWN = 50
 CSV_COLUMNS = (
     "created", "prediction", "predictor", "acceleration", "latency_ms", "cost",
     "caller_kind", "customer",
@@ -90,6 +98,31 @@ class UsageService:
                 predictions=row[-3],
                 latency=row[-2],
                 cost=row[-1],
+            )
+            for row in rows
+        ]
+
+    async def decisions(
+        self, caller: Caller, request: AuthorizationDecisionsInput
+    ) -> list[AuthorizationDecision]:
+        """The latest decisions of the caller's authorization URL, newest first."""
+        account = caller.require_account()
+        query = (
+            select(tables.AuthorizationDecision)
+            .where(tables.AuthorizationDecision.owner_id == account.id)
+            .order_by(tables.AuthorizationDecision.id.desc())
+            .limit(request.count or DECISIONS_SHOWN)
+        )
+        async with self.database.read() as session:
+            rows = (await session.scalars(query)).all()
+        return [
+            AuthorizationDecision(
+                created=row.created,
+                tag=row.tag,
+                outcome=row.outcome,
+                customer=row.customer,
+                detail=row.detail,
+                cached=row.cached,
             )
             for row in rows
         ]

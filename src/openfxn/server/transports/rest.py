@@ -13,6 +13,8 @@ from openfxn.server.services import Services, values
 from openfxn.server.services.models import (
     MAX_OFFSET,
     AccessKey,
+    AuthorizationDecision,
+    AuthorizationDecisionsInput,
     CreateAccessKeyInput,
     CreateEnvironmentVariableInput,
     CreatePredictorInput,
@@ -259,6 +261,13 @@ async def export_usage(
     )
 
 
+async def list_authorization_decisions(
+    caller: CallerDep, services: ServicesDep, count: Count = None
+) -> list[AuthorizationDecision]:
+    request = AuthorizationDecisionsInput(count=count)
+    return await services.usage.decisions(caller, request)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "retrieveCurrentUser": retrieve_current_user,
     "retrieveUser": retrieve_user,
@@ -280,6 +289,7 @@ HANDLERS: dict[str, Callable[..., Any]] = {
     "createPrediction": create_prediction,
     "retrievePrediction": retrieve_prediction,
     "retrieveUsage": retrieve_usage,
+    "listAuthorizationDecisions": list_authorization_decisions,
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

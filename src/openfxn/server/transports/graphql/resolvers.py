@@ -16,6 +16,7 @@ from openfxn.server.auth.callers import Caller
 from openfxn.server.errors import NotFound, PermissionDenied
 from openfxn.server.services import Services, values
 from openfxn.server.services.models import (
+    AuthorizationDecisionsInput,
     CreateAccessKeyInput,
     CreateEnvironmentVariableInput,
     CreatePredictionInput,
@@ -219,6 +220,15 @@ async def resolve_usage(_root: None, info: Info, input: Wire | None = None) -> W
     return to_wire(await context.services.usage.retrieve(context.caller, request))
 
 
+async def resolve_authorization_decisions(
+    _root: None, info: Info, input: Wire | None = None
+) -> list[Wire]:
+    context = info.context
+    request = parse(AuthorizationDecisionsInput, input or {})
+    decisions = await context.services.usage.decisions(context.caller, request)
+    return [to_wire(decision) for decision in decisions]
+
+
 async def resolve_readme(predictor: Wire, info: Info) -> str | None:
     """The 2023 name of the card, still asked for by old clients."""
     card: str | None = predictor.get("card")
@@ -246,6 +256,7 @@ RESOLVERS: dict[str, Resolver] = {
     "createPrediction": resolve_create_prediction,
     "retrievePrediction": resolve_prediction,
     "retrieveUsage": resolve_usage,
+    "listAuthorizationDecisions": resolve_authorization_decisions,
 }
 
 
