@@ -22,8 +22,9 @@ without a network call. Only the server sets it (``openfxn serve --demo``, for
 
 An approval is reused for as long as the reply's ``Cache-Control: max-age``
 allows (capped by a setting), keyed by a hash of the tag and the key; a
-refusal is never reused. Every decision is recorded for the owner, with the
-key only as a keyed hash.
+refusal is never reused. Every decision the owner's service makes is recorded
+for the owner (once, however often it is reused), with the key only as a keyed
+hash.
 """
 
 from __future__ import annotations
@@ -118,10 +119,7 @@ class Authorizer:
             await self.record(owner, tag, key_hash, "allowed")
             return Approval(None)
         cached = self.cached(key_hash)
-        if cached is not None:
-            await self.record(
-                owner, tag, key_hash, "allowed", cached.customer, cached=True
-            )
+        if cached is not None:  # the decision recorded when it was made stands
             return Approval(cached.customer, cached=True)
         try:
             reply = await self.ask(owner, tag, access_key)
@@ -211,7 +209,6 @@ class Authorizer:
         customer: str | None = None,
         *,
         detail: str | None = None,
-        cached: bool = False,
     ) -> None:
         async with self.database.write() as session:
             session.add(
@@ -222,7 +219,6 @@ class Authorizer:
                     outcome=outcome,
                     customer=customer,
                     detail=detail,
-                    cached=cached,
                 )
             )
 

@@ -527,7 +527,6 @@ class AuthorizationDecision(WireModel):
     outcome: str  # allowed, refused or failed
     customer: str | None = None
     detail: str | None = None
-    cached: bool = False
 
 
 class AuthorizationDecisionsInput(InputModel):

@@ -122,7 +122,6 @@ class UsageService:
                 outcome=row.outcome,
                 customer=row.customer,
                 detail=row.detail,
-                cached=row.cached,
             )
             for row in rows
         ]

@@ -4,12 +4,19 @@ SQLite needs care to be a safe default under concurrent requests: WAL mode, a
 busy timeout, and ``BEGIN IMMEDIATE`` for every transaction that writes, since
 a deferred transaction that upgrades to a write fails at once with "database
 is locked" whatever the timeout.
+
+SQLite also takes one writer at a time, and one that finds the lock taken
+sleeps in its busy handler, 1 to 100 ms a try, however soon the lock frees.
+So the server's own writers take turns on an asyncio lock first, and wake as
+soon as the one before them commits; the busy timeout still covers writers in
+other processes, such as ``openfxn admin``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, text
@@ -35,6 +42,10 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL locks rows, not the database: its writers need no turns.
+        self.writing: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if self.is_sqlite else nullcontext()
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -45,7 +56,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction takes the write lock up front and commits."""
-        async with self.sessions() as session, session.begin():
+        async with self.writing, self.sessions() as session, session.begin():
             await session.connection(execution_options={WRITE_OPTION: True})
             yield session
 

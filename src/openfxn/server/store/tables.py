@@ -217,5 +217,4 @@ class AuthorizationDecision(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # allowed, refused, failed
     customer: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(Text)
-    cached: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,7 +27,6 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("customer", sa.String(length=255), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
-        sa.Column("cached", sa.Boolean(), nullable=False),
         sa.Column("created", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
