@@ -141,12 +141,18 @@ def stop(process: subprocess.Popen[bytes]) -> tuple[int, bool]:
         return process.wait(timeout=STOP_TIMEOUT_S), True
 
 
-def create_user(data: Path, variables: dict[str, str] | None = None) -> str:
-    """Create peter with ``openfxn admin create-user``; return the key it prints.
-    ``variables`` are settings (``OPENFXN_*``) for the command."""
+def create_user(
+    data: Path,
+    variables: dict[str, str] | None = None,
+    username: str = USERNAME,
+    email: str = EMAIL,
+) -> str:
+    """Create a user (peter unless ``username`` says otherwise) with ``openfxn
+    admin create-user``; return the key it prints. ``variables`` are settings
+    (``OPENFXN_*``) for the command."""
     command = [
-        str(OPENFXN), "admin", "create-user", USERNAME,
-        "--email", EMAIL, "--data", str(data),
+        str(OPENFXN), "admin", "create-user", username,
+        "--email", email, "--data", str(data),
     ]  # fmt: skip
     result = subprocess.run(
         command,
