@@ -3,6 +3,7 @@ the ledger checked in the database."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -71,6 +72,14 @@ def back_to_back(text: str) -> list[Any]:
         found, index = decoder.raw_decode(text, index)
         objects.append(found)
     return objects
+
+
+async def count_running(app: FastAPI) -> int:
+    async with app.state.database.read() as session:
+        count = await session.scalar(
+            select(func.count()).where(Prediction.status == "RUNNING")
+        )
+    return int(count or 0)
 
 
 async def billed(app: FastAPI, prediction_id: str) -> int:
@@ -316,6 +325,66 @@ async def test_inactive_and_unknown_predictors_are_refused(
     assert invalid.status_code == 400
     assert "INVALID" in invalid.json()["error"]
     assert unknown.status_code == 404
+
+
+async def test_reply_is_the_stored_prediction(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    tag = (await create(app, client, ada, SEVERAL))["tag"]
+
+    reply = await predict(client, ada, tag, a=1, b=0.1)
+    stored = await client.get(f"/predictions/{reply['id']}", headers=ada.headers)
+
+    assert reply["results"][1]["floatValue"] == 0.2
+    assert stored.json() == reply
+
+
+async def test_prediction_ended_elsewhere_answers_as_stored(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    sleeping = "import time\n\ndef predict() -> int:\n    time.sleep(1)\n    return 1\n"
+    tag = (await create(app, client, ada, sleeping))["tag"]
+    service = app.state.services.predictions
+
+    reply = asyncio.create_task(client.post(f"/predict/{tag}", headers=ada.headers))
+    for _ in range(500):  # until it is stored RUNNING
+        if await count_running(app):
+            break
+        await asyncio.sleep(0.01)
+    await service.interrupt_unfinished()  # as a restart would, while it runs
+    ended = (await reply).json()
+
+    assert ended["status"] == "INTERRUPTED"
+    assert ended["results"] is None
+    assert await billed(app, ended["id"]) == 0
+
+
+async def test_predictions_follow_replace_archive_and_delete_at_once(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    farewell = GREETING.replace("Hello", "Goodbye")
+
+    async def greeting() -> httpx.Response:
+        body = {"name": "Ada"}
+        return await client.post(f"/predict/{tag}", json=body, headers=ada.headers)
+
+    tag = (await create(app, client, ada, GREETING))["tag"]
+    hello = (await greeting()).json()
+    await create(app, client, ada, farewell, overwrite=True)
+    goodbye = (await greeting()).json()
+    await client.post(f"/predictors/{tag}/archive", headers=ada.headers)
+    archived = await greeting()
+    await create(app, client, ada, GREETING, overwrite=True)
+    again = (await greeting()).json()
+    await client.delete(f"/predictors/{tag}", headers=ada.headers)
+    deleted = await greeting()
+
+    assert hello["results"][0]["stringValue"] == "Hello, Ada!"
+    assert goodbye["results"][0]["stringValue"] == "Goodbye, Ada!"
+    assert archived.status_code == 400
+    assert "ARCHIVED" in archived.json()["error"]
+    assert again["results"][0]["stringValue"] == "Hello, Ada!"
+    assert deleted.status_code == 404
 
 
 async def test_server_failure_ends_the_prediction_unbilled(

@@ -40,14 +40,25 @@ class WorkerFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Environment:
+    """What starting a worker needs beyond the code: a Python and the secrets."""
+
+    python: Path
+    variables: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Predictor:
-    """What a worker needs to serve a predictor: its code and environment."""
+    """What a worker needs to serve a predictor: its code and environment.
+
+    The environment is read only when a worker starts, so that a prediction on
+    a warm worker neither checks the Python environment nor decrypts secrets.
+    """
 
     id: int
     version: str  # changes when the predictor is replaced
-    python: Path
     module: Path
-    variables: dict[str, str] = field(repr=False)
+    environment: Callable[[], Awaitable[Environment]] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -93,15 +104,16 @@ class Worker:
     ) -> tuple[Worker, float]:
         """A worker with the module loaded, and how long starting it took (ms):
         the sandbox, the interpreter and the module's top-level code."""
+        environment = await predictor.environment()
         await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
         began = time.perf_counter()
         try:
             launched = await launch.spawn(
-                predictor.python,
+                environment.python,
                 ["-I", shim.__file__, "serve", str(predictor.module)],
                 sandbox=sandbox,
                 readable=[Path(shim.__file__).parent, predictor.module],
-                variables=predictor.variables,
+                variables=environment.variables,
                 workdir=scratch,
                 stdin=asyncio.subprocess.PIPE,
             )

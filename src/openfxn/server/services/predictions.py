@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -116,7 +117,7 @@ class PredictionService:
         prediction; ``on_partial`` gets each partial one a generator yields."""
         payer = await self.payer(caller, tag)
         account = payer.account
-        row = await self.predictors.find(tag, account.id)
+        row = await self.predictors.find_for_prediction(tag, account.id)
         if row.status != PredictorStatus.ACTIVE.value:
             raise InvalidRequest(not_active(row))
         await self.check_spend(account)
@@ -236,19 +237,22 @@ class PredictionService:
         ]
 
     async def worker_spec(self, row: tables.Predictor) -> workers.Predictor:
-        """The predictor as its worker needs it: environment, module, secrets."""
+        """The predictor as its worker needs it: its module, and the environment
+        and secrets that only starting a worker reads."""
+        return workers.Predictor(
+            id=row.id,
+            version=row.created.isoformat(),
+            module=self.data / "predictors" / str(row.id) / MODULE,
+            environment=partial(self.worker_environment, row),
+        )
+
+    async def worker_environment(self, row: tables.Predictor) -> workers.Environment:
         python = await self.environments.ensure(tuple(row.requirements))
         async with self.database.read() as session:
             secrets = await self.variables.values(
                 session, row.owner_id, predictor_scope(row.id)
             )
-        return workers.Predictor(
-            id=row.id,
-            version=row.created.isoformat(),
-            python=python,
-            module=self.data / "predictors" / str(row.id) / MODULE,
-            variables=secrets,
-        )
+        return workers.Environment(python, secrets)
 
     async def finish(
         self,
@@ -272,6 +276,8 @@ class PredictionService:
             "error": outcome.error,
             "logs": outcome.logs,
         }
+        # Neither UPDATE needs synchronize_session: no object of their tables is
+        # in this session (the prediction and predictor rows came from others).
         async with self.database.write() as session:
             changed = await session.execute(
                 update(tables.Prediction)
@@ -280,8 +286,10 @@ class PredictionService:
                     tables.Prediction.status == PredictionStatus.RUNNING.value,
                 )
                 .values(**ended)
+                .execution_options(synchronize_session=False)
             )
-            if bill and changed.rowcount == 1:  # type: ignore[attr-defined]
+            is_ended_here = changed.rowcount == 1  # type: ignore[attr-defined]
+            if bill and is_ended_here:
                 price = self.settings.price_per_s(predictor.acceleration)
                 session.add(
                     tables.Usage(
@@ -299,8 +307,13 @@ class PredictionService:
                     update(tables.Predictor)
                     .where(tables.Predictor.id == predictor.id)
                     .values(predictions=tables.Predictor.predictions + 1)
+                    .execution_options(synchronize_session=False)
                 )
-        return await self.retrieve_row(prediction.id)
+        if not is_ended_here:  # ended elsewhere first: what is stored wins
+            return await self.retrieve_row(prediction.id)
+        for name, value in ended.items():  # the row as stored, without reading it
+            setattr(prediction, name, value)
+        return to_prediction(prediction)
 
     async def retrieve(self, caller: Caller, id: str) -> Prediction:
         """A prediction, for the caller who made it."""

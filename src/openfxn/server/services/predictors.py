@@ -9,8 +9,11 @@ public, active predictors only.
 from __future__ import annotations
 
 import mimetypes
+import time
 import uuid
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
@@ -77,6 +80,53 @@ def with_owner(
     return query.options(joinedload(tables.Predictor.owner))
 
 
+Viewing = tuple[str, int | None]  # a tag, lower case, and who looks it up
+
+
+class ActivePredictors:
+    """ACTIVE predictors found for predictions in the last ``ttl`` seconds, by
+    tag and viewer, so that a busy predictor is read about once a second.
+
+    Every change this service makes to a predictor (replacing, deleting or
+    archiving it) drops every entry, and a row read before such a change is not
+    kept after it. Provisioning changes only predictors that are not ACTIVE, so
+    none of these. That is immediate within the server process, which is how
+    openfxn runs; the ttl bounds how stale a change made by another process can
+    be.
+    """
+
+    def __init__(self, ttl: float = 1.0, capacity: int = 1_000) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self.entries: OrderedDict[Viewing, tuple[float, tables.Predictor]] = (
+            OrderedDict()
+        )
+        self.generation = 0  # counts clears, to refuse rows read before one
+
+    def get(self, viewing: Viewing) -> tables.Predictor | None:
+        entry = self.entries.get(viewing)
+        if entry is None:
+            return None
+        stored, row = entry
+        if time.monotonic() - stored > self.ttl:
+            del self.entries[viewing]
+            return None
+        return row
+
+    def put(self, viewing: Viewing, row: tables.Predictor, generation: int) -> None:
+        """Keep ``row``, unless the entries were cleared since ``generation``."""
+        if generation != self.generation:
+            return
+        self.entries[viewing] = (time.monotonic(), row)
+        self.entries.move_to_end(viewing)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.generation += 1
+
+
 class PredictorService:
     def __init__(
         self,
@@ -91,6 +141,7 @@ class PredictorService:
         self.uploads = uploads
         self.variables = variables
         self.provision = provision
+        self.active = ActivePredictors()
 
     async def retrieve(self, caller: Caller, tag: str) -> Predictor:
         viewer = viewer_id(caller)
@@ -105,6 +156,20 @@ class PredictorService:
             )
         if row is None:
             raise NotFound(f"There is no predictor {tag[:80]} that you can see.")
+        return row
+
+    async def find_for_prediction(
+        self, tag: str, viewer: int | None
+    ) -> tables.Predictor:
+        """As ``find``, but an ACTIVE row may be up to a second old (see
+        ``ActivePredictors``). Only predictions read it: not its count."""
+        viewing = (tag.lower(), viewer)
+        if (cached := self.active.get(viewing)) is not None:
+            return cached
+        generation = self.active.generation
+        row = await self.find(tag, viewer)
+        if row.status == PredictorStatus.ACTIVE.value:
+            self.active.put(viewing, row, generation)
         return row
 
     async def list_by_owner(
@@ -182,7 +247,7 @@ class PredictorService:
 
         own = {variable.name: variable.value for variable in request.environment or []}
         try:
-            async with self.database.write() as session:
+            async with self.changing(), self.database.write() as session:
                 await self.replace_existing(session, request)
                 row = tables.Predictor(
                     tag=request.tag,
@@ -252,7 +317,7 @@ class PredictorService:
                 f"{row.tag} is public and has served predictions, so it cannot be "
                 "deleted: archive it instead."
             )
-        async with self.database.write() as session:
+        async with self.changing(), self.database.write() as session:
             await self.variables.drop_predictor(session, row.id)
             await session.execute(
                 delete(tables.Predictor).where(tables.Predictor.id == row.id)
@@ -263,11 +328,20 @@ class PredictorService:
     async def archive(self, caller: Caller, tag: str) -> Predictor:
         account = caller.require_account()
         row = await self.owned(tag, account.id)
-        async with self.database.write() as session:
+        async with self.changing(), self.database.write() as session:
             stored = await session.get_one(tables.Predictor, row.id)
             stored.status = PredictorStatus.ARCHIVED.value
         row.status = PredictorStatus.ARCHIVED.value
         return to_predictor(row, account.id)
+
+    @asynccontextmanager
+    async def changing(self) -> AsyncIterator[None]:
+        """Around a write that may replace, delete or archive a predictor: once
+        it has ended, committed or not, no prediction finds the old row."""
+        try:
+            yield
+        finally:
+            self.active.clear()
 
     async def owned(self, tag: str, account_id: int) -> tables.Predictor:
         row = await self.find(tag, account_id)
