@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from auth_overhead import (
+from harness import (
     find_tools,
     free_port,
     pinned,

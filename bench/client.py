@@ -43,16 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from auth_overhead import (
-    REPO,
-    Tools,
-    create_key,
-    free_port,
-    openfxn_env,
-    start_server,
-    stop_server,
-    wait_until_live,
-)
+from harness import REPO, Tools, free_port, stop_server, wait_until_live
+from servers import create_key, openfxn_env, start_server
 
 from openfxn import AsyncFunction, Function
 

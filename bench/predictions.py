@@ -20,27 +20,20 @@ the CPU time of the server and of the worker processes under it is read from
     .venv/bin/python bench/predictions.py [--duration SECONDS] [--quick]
 
 Needs Linux (/proc), wrk (``apt-get install -y wrk``) and the project's
-virtualenv (the floor runs Starlette and uvicorn). It reuses the server, wrk
-and /proc helpers of ``auth_overhead.py``. The exit status is 1 when any
+virtualenv (the floor runs Starlette and uvicorn). The exit status is 1 when any
 response is not a 200 with the greeting in it.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,25 +41,31 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from auth_overhead import (
+from harness import (
     LOAD_CPU,
     SERVER_CPU,
-    WRK_GRACE_S,
-    Server,
     Tools,
-    WrkResult,
-    children_cpu_seconds,
     find_tools,
+    format_columns,
+    format_interference,
     format_load,
     free_port,
-    get,
-    machine_cpu_seconds,
-    parse_wrk,
+    launch,
     pinned,
     raise_on_sigterm,
-    running_server,
     stop_server,
     wait_until_live,
+)
+from loads import Load, run_posts, write_post_script
+from processes import TreeClock, sample_machine
+from servers import (
+    Server,
+    check_sandbox,
+    create_predictor,
+    predict,
+    running_server,
+    source_url,
+    username,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,57 +78,8 @@ NAME = "greeting"
 GREETING = 'def predict(name: str) -> str:\n    return f"Hello, {name}!"\n'
 BODY = '{"name": "World"}'
 EXPECTED = "Hello, World!"
-PROVISION_POLL_S = 0.005
-TREE_POLL_S = 0.25
-PROVISION_TIMEOUT_S = 120.0
-WRK_TIMEOUT = "10s"  # a slower reply is a socket error, not a latency
 QUICK = {"duration": 3, "warmup": 1, "rounds": 3}
 DEFAULTS = {"duration": 10, "warmup": 3, "rounds": 5}
-
-# wrk counts non-2xx replies itself; this counts 2xx replies without the
-# greeting (a prediction that failed still answers 200) and prints the total.
-WRK_SCRIPT = """\
-wrk.method = "POST"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {key}"
-
-local threads = {{}}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  wrong = 0
-end
-
-function response(status, headers, body)
-  if status < 300 and not string.find(body, {expected}, 1, true) then
-    wrong = wrong + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("wrong")
-  end
-  io.write(string.format("Wrong bodies: %d\\n", total))
-end
-"""
-
-
-@dataclass(frozen=True)
-class Load:
-    """One wrk run: its report, and the 2xx replies that lacked the greeting."""
-
-    wrk: WrkResult
-    wrong_bodies: int
-
-    @property
-    def errors(self) -> int:
-        return self.wrk.errors + self.wrong_bodies
 
 
 @dataclass(frozen=True)
@@ -237,14 +187,7 @@ def running_floor(tools: Tools, temp: Path) -> Iterator[Target]:
     port = free_port()
     log = temp / "floor.log"
     command = [sys.executable, __file__, "--serve-floor", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            pinned(tools, SERVER_CPU, command),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = launch(pinned(tools, SERVER_CPU, command), log)
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_until_live(process, base_url, log)
@@ -256,82 +199,16 @@ def running_floor(tools: Tools, temp: Path) -> Iterator[Target]:
 # ---------- the predictor over REST ----------
 
 
-def call(server: Server, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """Status and JSON reply of one request with the server's key."""
-    request = urllib.request.Request(
-        server.base_url + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {server.key}",
-            "Content-Type": "application/json",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def username(server: Server) -> str:
-    status, user = call(server, "GET", "/user")
-    if status != 200:
-        raise RuntimeError(f"GET /user answered {status}: {user}")
-    name: str = user["username"]
-    return name
-
-
-def check_sandbox(server: Server) -> str:
-    """The sandbox /health reports; bubblewrap, or the numbers mean another thing."""
-    status, body = get(server.base_url + "/health")
-    sandbox: str = json.loads(body).get("sandbox", "?")
-    if status != 200 or sandbox != "bwrap":
-        raise RuntimeError(
-            f"/health answered {status} with sandbox {sandbox!r}, not 'bwrap'. "
-            "Install bubblewrap (apt-get install bubblewrap) and run again."
-        )
-    return sandbox
-
-
-def create_predictor(server: Server, tag: str) -> float:
-    """Milliseconds from ``POST /predictors`` to ACTIVE."""
-    source = base64.b64encode(GREETING.encode()).decode()
-    body = {"tag": tag, "notebook": f"data:text/x-python;base64,{source}"}
-    started = time.perf_counter()
-    status, reply = call(server, "POST", "/predictors", body)
-    if status != 201:
-        raise RuntimeError(f"POST /predictors answered {status}: {reply}")
-    while reply["status"] == "PROVISIONING":
-        if time.perf_counter() - started > PROVISION_TIMEOUT_S:
-            raise RuntimeError(
-                f"{tag} still PROVISIONING after {PROVISION_TIMEOUT_S} s"
-            )
-        time.sleep(PROVISION_POLL_S)
-        reply = call(server, "GET", f"/predictors/{tag}")[1]
-    elapsed = (time.perf_counter() - started) * 1000
-    if reply["status"] != "ACTIVE":
-        raise RuntimeError(f"{tag} ended {reply['status']}: {reply.get('error')}")
-    return elapsed
-
-
-def predict(server: Server, tag: str) -> tuple[float, dict[str, Any]]:
-    """Milliseconds for one prediction, and the prediction; fails unless it greets."""
-    started = time.perf_counter()
-    status, reply = call(server, "POST", f"/predict/{tag}", json.loads(BODY))
-    elapsed = (time.perf_counter() - started) * 1000
-    results = reply.get("results") if isinstance(reply, dict) else None
-    if status != 200 or not results or results[0].get("stringValue") != EXPECTED:
-        raise RuntimeError(f"POST /predict/{tag} answered {status}: {reply}")
-    return elapsed, reply
+def predict_greeting(server: Server, tag: str) -> tuple[float, dict[str, Any]]:
+    return predict(server, tag, json.loads(BODY), EXPECTED)
 
 
 def cold_start(server: Server, tag: str) -> ColdStart:
-    provisioning = create_predictor(server, tag)
-    first, prediction = predict(server, tag)
+    provisioning = create_predictor(server, tag, source_url(GREETING))
+    first, prediction = predict_greeting(server, tag)
     if prediction.get("coldStart") is None:
         raise RuntimeError(f"the first prediction of {tag} has no coldStart")
-    second = predict(server, tag)[0]
+    second = predict_greeting(server, tag)[0]
     return ColdStart(provisioning, first, prediction["coldStart"], second)
 
 
@@ -350,122 +227,7 @@ def measure_cold_starts(server: Server, owner: str, rounds: int) -> list[ColdSta
     return starts
 
 
-# ---------- CPU time from /proc ----------
-
-
-def process_table() -> dict[int, tuple[int, int]]:
-    """Every process: its parent, and its own CPU ticks (all its threads)."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:  # it exited while we looked
-            continue
-        fields = stat.rpartition(")")[2].split()  # fields[0] is field 3, "state"
-        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return table
-
-
-def tree_ticks(root: int) -> dict[int, int]:
-    """The CPU ticks of a process and of every process under it."""
-    table = process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    ticks, pending = {}, [root]
-    while pending:
-        pid = pending.pop()
-        if pid in table:
-            ticks[pid] = table[pid][1]
-        pending += children.get(pid, [])
-    return ticks
-
-
-class TreeClock:
-    """The CPU time a server and the processes under it use while it runs.
-
-    Workers are killed and replaced during a run, and a killed worker's time
-    does not show in the server's count of its reaped children (the sandbox's
-    processes die first), so the tree is read every ``TREE_POLL_S`` and each
-    process counts up to the last time it was seen.
-    """
-
-    def __init__(self, root: int) -> None:
-        self.root = root
-        self.first = tree_ticks(root)
-        self.last = dict(self.first)
-        self.stopping = threading.Event()
-        self.poller = threading.Thread(target=self.poll, daemon=True)
-
-    def __enter__(self) -> TreeClock:
-        self.poller.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        self.poller.join()
-        self.last.update(tree_ticks(self.root))
-
-    def poll(self) -> None:
-        while not self.stopping.wait(TREE_POLL_S):
-            self.last.update(tree_ticks(self.root))
-
-    def seconds(self) -> tuple[float, float]:
-        """CPU seconds of the server process, and of the processes under it."""
-        used = {pid: ticks - self.first.get(pid, 0) for pid, ticks in self.last.items()}
-        server = used.pop(self.root, 0)
-        hertz = os.sysconf("SC_CLK_TCK")
-        return server / hertz, sum(used.values()) / hertz
-
-
-@dataclass(frozen=True)
-class MachineSample:
-    """Cumulative CPU seconds: wrk's, this script's, and the whole machine's."""
-
-    load: float
-    own: float
-    machine: float
-    steal: float
-
-
-def sample_machine() -> MachineSample:
-    machine, steal = machine_cpu_seconds()
-    return MachineSample(children_cpu_seconds(), time.process_time(), machine, steal)
-
-
 # ---------- the load ----------
-
-
-def write_wrk_script(path: Path, key: str) -> Path:
-    path.write_text(
-        WRK_SCRIPT.format(body=json.dumps(BODY), key=key, expected=json.dumps(EXPECTED))
-    )
-    return path
-
-
-def run_wrk(
-    tools: Tools, script: Path, url: str, connections: int, seconds: int
-) -> Load:
-    """One wrk run from CPU 1, posting the greeting's inputs."""
-    command = [
-        *(tools.wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"),
-        *("--timeout", WRK_TIMEOUT, "-s", str(script), url),
-    ]
-    done = subprocess.run(
-        pinned(tools, LOAD_CPU, command),
-        capture_output=True,
-        text=True,
-        timeout=seconds + WRK_GRACE_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stderr}")
-    wrong = re.search(r"^Wrong bodies: (\d+)$", done.stdout, re.MULTILINE)
-    if wrong is None:
-        raise ValueError(f"no 'Wrong bodies' line in wrk's report:\n{done.stdout}")
-    return Load(parse_wrk(done.stdout), int(wrong.group(1)))
 
 
 def measure(
@@ -476,10 +238,10 @@ def measure(
     args: argparse.Namespace,
 ) -> tuple[Row, Load]:
     """A warm-up run, then a measured run with CPU time read around it."""
-    warmup = run_wrk(tools, script, target.url, connections, args.warmup)
+    warmup = run_posts(tools, script, target.url, connections, args.warmup)
     before = sample_machine()
     with TreeClock(target.pid) as clock:
-        load = run_wrk(tools, script, target.url, connections, args.duration)
+        load = run_posts(tools, script, target.url, connections, args.duration)
     after = sample_machine()
     server_s, workers_s = clock.seconds()
     ours = (after.load - before.load) + (after.own - before.own)
@@ -513,21 +275,6 @@ def workers_cell(row: Row) -> str:
     if row.server == FLOOR:
         return "-"
     return f"{row.per_request_us(row.worker_cpu_s):.0f}"
-
-
-def format_columns(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    """Left-aligned first column, right-aligned others, a rule under the header."""
-    cells = [list(header), *map(list, body)]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in cells
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def format_table(rows: Sequence[Row]) -> str:
@@ -567,18 +314,6 @@ def format_cold_starts(starts: Sequence[ColdStart]) -> str:
     return format_columns(header, body)
 
 
-def format_interference(rows: Sequence[Row], duration: int) -> str:
-    """How much CPU others took while the measured runs ran: a quiet machine is ~0."""
-    other = max(sum(row.other_cpu_s for row in rows), 0.0)
-    steal = sum(row.steal_s for row in rows)
-    available = len(rows) * duration * (os.cpu_count() or 1)
-    return (
-        f"during the measured runs ({available} CPU-s): other processes used "
-        f"{other:.1f} CPU-s ({100 * other / available:.0f}%), "
-        f"the hypervisor stole {steal:.1f} ({100 * steal / available:.0f}%)"
-    )
-
-
 def describe_setup(
     tools: Tools, args: argparse.Namespace, sandbox: str, environment_ms: float
 ) -> str:
@@ -613,9 +348,8 @@ def error_notes(rows: Sequence[Row], warmups: Sequence[Load]) -> list[str]:
     runs = [("", row, row.load) for row in rows]
     runs += [(" warm-up", row, warm) for row, warm in zip(rows, warmups, strict=True)]
     return [
-        f"errors in{kind} {row.server} -c{row.connections}: {load.wrk.non_2xx} "
-        f"non-2xx/3xx, {load.wrk.socket_errors} socket errors, "
-        f"{load.wrong_bodies} 2xx without {EXPECTED!r}"
+        f"errors in{kind} {row.server} -c{row.connections}: "
+        + load.describe_errors(EXPECTED)
         for kind, row, load in runs
         if load.errors
     ]
@@ -638,12 +372,16 @@ def run(args: argparse.Namespace) -> int:
         sandbox = check_sandbox(server)
         owner = username(server)
         tag = f"@{owner}/{NAME}"
-        environment_ms = create_predictor(server, tag)
-        predict(server, tag)
+        environment_ms = create_predictor(server, tag, source_url(GREETING))
+        predict_greeting(server, tag)
         print(describe_setup(tools, args, sandbox, environment_ms), flush=True)
         starts = measure_cold_starts(server, owner, args.rounds)
 
-        script = write_wrk_script(Path(temp) / "predict.lua", server.key)
+        body = Path(temp, "body.json")
+        body.write_text(BODY)
+        script = write_post_script(
+            Path(temp, "predict.lua"), body, server.key, EXPECTED
+        )
         url = f"{server.base_url}/predict/{tag}"
         predictor = Target(OPENFXN, server.pid, url)
         with running_floor(tools, Path(temp)) as floor:
@@ -655,7 +393,13 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows))
     print(format_cold_starts(starts))
     print(format_load(load_start, os.getloadavg()))
-    print(format_interference(rows, args.duration))
+    print(
+        format_interference(
+            sum(row.other_cpu_s for row in rows),
+            sum(row.steal_s for row in rows),
+            len(rows) * args.duration * (os.cpu_count() or 1),
+        )
+    )
     notes = error_notes(rows, warmups)
     for note in notes:
         print(note)

@@ -3,7 +3,11 @@ one core, one driven with ``httpx.Client`` and one with ``httpx.AsyncClient``.""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from collections.abc import Callable
 from types import TracebackType
+from typing import Generic, TypeVar
 
 import httpx
 
@@ -26,8 +30,60 @@ DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 """Ten seconds to connect; two minutes for the rest, as a prediction may run long."""
 DEFAULT_MAX_RETRIES = 2
 
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
 
-class Function:
+
+class BaseClient(Generic[HttpClient]):
+    """What both clients share: the key and server, the core, the HTTP client,
+    and one service per field of :class:`Plans`, of the class each client
+    annotates it with (``users: Users``, ``users: AsyncUsers``)."""
+
+    _http_class: Callable[..., HttpClient]
+    _driver_class: Callable[[HttpClient], SyncDriver | AsyncDriver]
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        upload_threshold: int = DEFAULT_UPLOAD_THRESHOLD,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        key, url = resolve(access_key, api_url)
+        self._core = Core(
+            key, url, max_retries=max_retries, upload_threshold=upload_threshold
+        )
+        self._owns_http = http_client is None
+        self._http: HttpClient = http_client or self._http_class(timeout=timeout)
+        self._wire(self._driver_class(self._http))
+
+    def _wire(self, driver: SyncDriver | AsyncDriver) -> None:
+        services = typing.get_type_hints(type(self))
+        plans = Plans.over(self._core)
+        for field in dataclasses.fields(plans):
+            service = services[field.name](driver, getattr(plans, field.name))
+            setattr(self, field.name, service)
+
+    @property
+    def api_url(self) -> str:
+        """The server this client calls."""
+        return self._core.api_url
+
+    @property
+    def has_access_key(self) -> bool:
+        """Whether requests carry an access key (the key itself is not exposed)."""
+        return self._core.access_key is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(api_url={self.api_url!r}, "
+            f"has_access_key={self.has_access_key})"
+        )
+
+
+class Function(BaseClient[httpx.Client]):
     """A client of an openfxn server (or of any server of the 2023 Function API).
 
     Use it as a context manager, or call :meth:`close`, to release its
@@ -52,55 +108,25 @@ class Function:
             first rather than sent inline.
         http_client: An ``httpx.Client`` to send through (for proxies, custom
             TLS or tests); its own timeout then applies, and it is not closed.
-
-    Attributes:
-        users: The caller's account and others' profiles (:class:`Users`).
-        access_keys: The caller's access keys.
-        predictors: Create, find, wait for and remove predictors.
-        predictions: Run predictors, at once or streamed.
-        environment_variables: The caller's secrets.
-        storage: Uploads.
-        usage: What the caller's predictions cost.
     """
 
-    def __init__(
-        self,
-        access_key: str | None = None,
-        api_url: str | None = None,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        upload_threshold: int = DEFAULT_UPLOAD_THRESHOLD,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        key, url = resolve(access_key, api_url)
-        core = Core(
-            key, url, max_retries=max_retries, upload_threshold=upload_threshold
-        )
-        self._core = core
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
-        driver = SyncDriver(self._http)
-        plans = Plans.over(core)
-        self.users = Users(driver, plans.users)
-        self.access_keys = AccessKeys(driver, plans.access_keys)
-        self.predictors = Predictors(driver, plans.predictors)
-        self.predictions = Predictions(driver, plans.predictions)
-        self.environment_variables = EnvironmentVariables(
-            driver, plans.environment_variables
-        )
-        self.storage = Storage(driver, plans.storage)
-        self.usage = UsageService(driver, plans.usage)
+    users: Users
+    """The caller's account and others' profiles."""
+    access_keys: AccessKeys
+    """The caller's access keys."""
+    predictors: Predictors
+    """Create, find, wait for and remove predictors."""
+    predictions: Predictions
+    """Run predictors, at once or streamed."""
+    environment_variables: EnvironmentVariables
+    """The caller's secrets."""
+    storage: Storage
+    """Uploads."""
+    usage: UsageService
+    """What the caller's predictions cost."""
 
-    @property
-    def api_url(self) -> str:
-        """The server this client calls."""
-        return self._core.api_url
-
-    @property
-    def has_access_key(self) -> bool:
-        """Whether requests carry an access key (the key itself is not exposed)."""
-        return self._core.access_key is not None
+    _http_class = httpx.Client
+    _driver_class = SyncDriver
 
     def close(self) -> None:
         """Close the client's connections (not those of an ``http_client`` given)."""
@@ -118,13 +144,8 @@ class Function:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return (
-            f"Function(api_url={self.api_url!r}, has_access_key={self.has_access_key})"
-        )
 
-
-class AsyncFunction:
+class AsyncFunction(BaseClient[httpx.AsyncClient]):
     """The async client: :class:`Function`'s services, each method awaited.
 
     ::
@@ -138,44 +159,16 @@ class AsyncFunction:
     ``http_client``.
     """
 
-    def __init__(
-        self,
-        access_key: str | None = None,
-        api_url: str | None = None,
-        *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        upload_threshold: int = DEFAULT_UPLOAD_THRESHOLD,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        key, url = resolve(access_key, api_url)
-        core = Core(
-            key, url, max_retries=max_retries, upload_threshold=upload_threshold
-        )
-        self._core = core
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
-        driver = AsyncDriver(self._http)
-        plans = Plans.over(core)
-        self.users = AsyncUsers(driver, plans.users)
-        self.access_keys = AsyncAccessKeys(driver, plans.access_keys)
-        self.predictors = AsyncPredictors(driver, plans.predictors)
-        self.predictions = AsyncPredictions(driver, plans.predictions)
-        self.environment_variables = AsyncEnvironmentVariables(
-            driver, plans.environment_variables
-        )
-        self.storage = AsyncStorage(driver, plans.storage)
-        self.usage = AsyncUsageService(driver, plans.usage)
+    users: AsyncUsers
+    access_keys: AsyncAccessKeys
+    predictors: AsyncPredictors
+    predictions: AsyncPredictions
+    environment_variables: AsyncEnvironmentVariables
+    storage: AsyncStorage
+    usage: AsyncUsageService
 
-    @property
-    def api_url(self) -> str:
-        """The server this client calls."""
-        return self._core.api_url
-
-    @property
-    def has_access_key(self) -> bool:
-        """Whether requests carry an access key (the key itself is not exposed)."""
-        return self._core.access_key is not None
+    _http_class = httpx.AsyncClient
+    _driver_class = AsyncDriver
 
     async def aclose(self) -> None:
         """Close the client's connections (not those of an ``http_client`` given)."""
@@ -192,9 +185,3 @@ class AsyncFunction:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return (
-            f"AsyncFunction(api_url={self.api_url!r}, "
-            f"has_access_key={self.has_access_key})"
-        )

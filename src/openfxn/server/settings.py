@@ -219,6 +219,12 @@ class Settings(BaseSettings):
         """The price of a second of latency on ``acceleration`` (CPU, A40, A100)."""
         return float(getattr(self, f"price_{acceleration.lower()}_per_s"))
 
+    @field_validator("data")
+    @classmethod
+    def _absolute_data(cls, value: Path) -> Path:
+        # Sandboxes bind paths under it; a relative one would name another place.
+        return value.expanduser().absolute()
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:

@@ -1,0 +1,2 @@
+def predict(name: str) -> str:
+    return f"Hello, {name}!"
