@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from openfxn.server.auth.authorizations import Authorizer
 from openfxn.server.auth.callers import Caller
@@ -133,11 +133,11 @@ class PredictionService:
             inputs=summary(raws),
             caller_kind=payer.kind,
             customer=payer.customer,
+            created=utcnow(),
         )
-        async with self.database.write() as session:
-            session.add(prediction)
+        await self.database.ledger.write(partial(store_running, prediction))
 
-        async def partial(results: list[Raw]) -> None:
+        async def yielded(results: list[Raw]) -> None:
             if on_partial is not None:
                 shown = await self.to_wire(results, data_url_limit, account, base_url)
                 await on_partial(running(prediction, shown))
@@ -146,7 +146,7 @@ class PredictionService:
         try:
             spec = await self.worker_spec(row)
             pool = self.runtime.pool(spec)
-            outcome = await pool.predict(prediction.id, raws, partial)
+            outcome = await pool.predict(prediction.id, raws, yielded)
             results = None
             if outcome.results is not None:
                 results = await self.to_wire(
@@ -276,39 +276,21 @@ class PredictionService:
             "error": outcome.error,
             "logs": outcome.logs,
         }
-        # Neither UPDATE needs synchronize_session: no object of their tables is
-        # in this session (the prediction and predictor rows came from others).
-        async with self.database.write() as session:
-            changed = await session.execute(
-                update(tables.Prediction)
-                .where(
-                    tables.Prediction.id == prediction.id,
-                    tables.Prediction.status == PredictionStatus.RUNNING.value,
-                )
-                .values(**ended)
-                .execution_options(synchronize_session=False)
-            )
-            is_ended_here = changed.rowcount == 1  # type: ignore[attr-defined]
-            if bill and is_ended_here:
-                price = self.settings.price_per_s(predictor.acceleration)
-                session.add(
-                    tables.Usage(
-                        prediction_id=prediction.id,
-                        account_id=prediction.billed_account_id,
-                        acceleration=predictor.acceleration,
-                        latency=outcome.latency_ms,
-                        cost=outcome.latency_ms / 1000 * price,
-                        predictor_tag=prediction.tag,
-                        caller_kind=prediction.caller_kind,
-                        customer=prediction.customer,
-                    )
-                )
-                await session.execute(
-                    update(tables.Predictor)
-                    .where(tables.Predictor.id == predictor.id)
-                    .values(predictions=tables.Predictor.predictions + 1)
-                    .execution_options(synchronize_session=False)
-                )
+        usage = None
+        if bill:
+            price = self.settings.price_per_s(predictor.acceleration)
+            usage = {
+                "prediction_id": prediction.id,
+                "account_id": prediction.billed_account_id,
+                "acceleration": predictor.acceleration,
+                "latency": outcome.latency_ms,
+                "cost": outcome.latency_ms / 1000 * price,
+                "predictor_tag": prediction.tag,
+                "caller_kind": prediction.caller_kind,
+                "customer": prediction.customer,
+            }
+        end = partial(end_and_bill, prediction.id, predictor.id, ended, usage)
+        is_ended_here = await self.database.ledger.write(end)
         if not is_ended_here:  # ended elsewhere first: what is stored wins
             return await self.retrieve_row(prediction.id)
         for name, value in ended.items():  # the row as stored, without reading it
@@ -343,6 +325,41 @@ class PredictionService:
                 )
             )
         return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+def store_running(prediction: tables.Prediction, connection: Connection) -> None:
+    columns = tables.Prediction.__table__.columns
+    values = {column.key: getattr(prediction, column.key) for column in columns}
+    connection.execute(insert(tables.Prediction).values(values))
+
+
+def end_and_bill(
+    prediction_id: str,
+    predictor_id: int,
+    ended: dict[str, Any],
+    usage: dict[str, Any] | None,
+    connection: Connection,
+) -> bool:
+    """End a RUNNING prediction and bill it (unless ``usage`` is None), in the
+    caller's transaction; False when it had already ended."""
+    changed = connection.execute(
+        update(tables.Prediction)
+        .where(
+            tables.Prediction.id == prediction_id,
+            tables.Prediction.status == PredictionStatus.RUNNING.value,
+        )
+        .values(**ended)
+    )
+    if changed.rowcount != 1:
+        return False
+    if usage is not None:
+        connection.execute(insert(tables.Usage).values(usage))
+        connection.execute(
+            update(tables.Predictor)
+            .where(tables.Predictor.id == predictor_id)
+            .values(predictions=tables.Predictor.predictions + 1)
+        )
+    return True
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from openfxn.server.settings import Settings
+from openfxn.server.store.ledger import Ledger, sqlite_engine
 
 WRITE_OPTION = "openfxn_write"
 
@@ -46,6 +47,7 @@ class Database:
         self.writing: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if self.is_sqlite else nullcontext()
         )
+        self.ledger = Ledger(self.engine, create_ledger_engine(settings))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -65,6 +67,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await asyncio.to_thread(self.ledger.close)
         await self.engine.dispose()
 
 
@@ -78,15 +81,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # serves in-memory databases, which must not be shared across threads.
     memory = ":memory:" in url
     engine = create_async_engine(url, poolclass=NullPool if memory else None)
-    configure_sqlite(engine, settings)
+    configure_sqlite(engine.sync_engine, settings)
     return engine
 
 
-def configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
+def create_ledger_engine(settings: Settings) -> Engine | None:
+    """The ledger's own engine on a SQLite file; None elsewhere (see ledger.py)."""
+    url = settings.resolved_database_url
+    if not url.startswith("sqlite") or ":memory:" in url:
+        return None
+    engine = sqlite_engine(url)
+    configure_sqlite(engine, settings)
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def configure_sqlite(engine: Engine, settings: Settings) -> None:
     synchronous = settings.sqlite_synchronous.value.upper()
     busy_timeout = settings.sqlite_busy_timeout_ms
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
         # Take transaction control from the driver, so "begin" below decides.
         dbapi_connection.isolation_level = None
@@ -97,7 +110,7 @@ def configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         is_write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")
