@@ -26,6 +26,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -93,13 +94,21 @@ def postgres_database() -> Iterator[str]:
     asyncio.run(postgres_execute(POSTGRES_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+def sqlite_settings(tmp_path: Path, template: Path, **overrides: Any) -> Settings:
+    """Settings on a fresh data directory holding a copy of the migrated
+    SQLite ``template``, with ``overrides``."""
     data = tmp_path / "data"
     data.mkdir()
+    shutil.copy(template, data / "openfxn.db")
+    return Settings(data=data, **overrides)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":
-        shutil.copy(request.getfixturevalue("sqlite_template"), data / "openfxn.db")
-        return Settings(data=data)
+        return sqlite_settings(tmp_path, request.getfixturevalue("sqlite_template"))
+    data = tmp_path / "data"
+    data.mkdir()
     url = request.getfixturevalue("postgres_database")
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     asyncio.run(postgres_execute(url, f"TRUNCATE {tables} CASCADE"))

@@ -142,7 +142,10 @@ class Settings(BaseSettings):
         "group's cap where there is one; the address space may be four times this.",
     )
     predictor_processes: int = Field(
-        64, ge=4, description="Most processes a predictor's worker may have at once."
+        64,
+        ge=4,
+        description="Most processes (threads included) a predictor's worker may "
+        "start at once, beyond its OPENFXN_WORKER_CONCURRENCY prediction threads.",
     )
     predictor_open_files: int = Field(
         1024, ge=32, description="Most files a predictor's process may hold open."
@@ -163,8 +166,15 @@ class Settings(BaseSettings):
     workers_per_predictor: int = Field(
         2, ge=1, description="Most warm workers one predictor may have at once."
     )
+    worker_concurrency: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="Predictions one worker runs at once, each in a thread of its "
+        "own: raise it for predictors that wait (on I/O, sleeps) rather than compute.",
+    )
     worker_max_predictions: int = Field(
-        1000,
+        10_000,
         ge=1,
         description="Predictions a worker serves before a fresh one replaces it.",
     )

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from sqlalchemy import select
 
 from openfxn.server.settings import Settings
 from openfxn.server.store.tables import AuthorizationDecision, Prediction, Usage
-from tests.conftest import Account, MakeAccount
+from tests.conftest import Account, MakeAccount, sqlite_settings
 from tests.server.services.test_predictions import GREETING, decoded
 from tests.server.services.test_predictors import create
 
@@ -72,11 +71,11 @@ def owner_service() -> Iterator[OwnerService]:
 
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_template: Path) -> Settings:
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(sqlite_template, data / "openfxn.db")
-    return Settings(
-        data=data, allow_loopback_authorization=True, allow_http_authorization=True
+    return sqlite_settings(
+        tmp_path,
+        sqlite_template,
+        allow_loopback_authorization=True,
+        allow_http_authorization=True,
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from fastapi import FastAPI
 
 from openfxn.server.settings import SandboxMode, SandboxTier, Settings
-from tests.conftest import Account
+from tests.conftest import Account, sqlite_settings
 from tests.server.runtime.conftest import Listener
 from tests.server.services.test_predictors import create
 
@@ -210,11 +209,9 @@ def tier(request: pytest.FixtureRequest) -> SandboxTier:
 
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_template: Path, tier: SandboxTier) -> Settings:
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(sqlite_template, data / "openfxn.db")
-    return Settings(
-        data=data,
+    return sqlite_settings(
+        tmp_path,
+        sqlite_template,
         sandbox=MODES[tier],
         prediction_timeout_s=TIMEOUT_S,
         sandbox_scratch_bytes=SCRATCH_BYTES,

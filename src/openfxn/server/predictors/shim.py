@@ -46,8 +46,10 @@ from typing import Any
 
 MODULE_NAME = "predictor"
 PACKAGE = "_openfxn_sandbox"
-COMMANDS = ("provision", "serve")
-USAGE = "usage: python -I shim.py provision|serve MODULE_PATH"
+COMMANDS = {"provision": (2,), "serve": (2, 3)}  # the lengths of argv each takes
+USAGE = (
+    "usage: python -I shim.py provision MODULE_PATH | serve MODULE_PATH [CONCURRENCY]"
+)
 
 # Import names whose distributions on PyPI are named otherwise.
 DISTRIBUTIONS = {
@@ -72,7 +74,7 @@ class PredictorError(Exception):
 
 def main(argv: list[str]) -> int:
     """Run the command in ``argv`` (without the program name); return the status."""
-    if len(argv) != 2 or argv[0] not in COMMANDS:
+    if not argv or len(argv) not in COMMANDS.get(argv[0], ()):
         print(USAGE, file=sys.stderr)
         return 2
     load_package(Path(__file__).resolve().parent)

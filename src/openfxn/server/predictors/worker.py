@@ -3,7 +3,7 @@
 Started by ``shim.py``, with the predictor environment's Python, inside the
 sandbox::
 
-    python -I shim.py serve MODULE_PATH
+    python -I shim.py serve MODULE_PATH [CONCURRENCY]
 
 It loads the module as provisioning does (``shim.py``), reports ``Ready`` with
 the time that took, then reads ``Predict`` messages from stdin and answers
@@ -13,6 +13,11 @@ iteration of what it yields) only, never the loading. What the predictor
 prints during a prediction is that prediction's ``logs``, capped; when
 ``predict`` raises, ``error`` holds the exception and the traceback of the
 predictor's own frames, and the worker goes on to the next prediction.
+
+With a CONCURRENCY above 1, predictions run in that many threads, their
+replies interleaved (each names its prediction). What a thread prints goes to
+the logs of the prediction it runs; what other threads print goes to the logs
+of the prediction running at the time if there is exactly one, else to stderr.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import inspect
 import io
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stderr, redirect_stdout
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 LOG_LIMIT = 64 * 1024
 
@@ -41,10 +48,48 @@ class CappedLog(io.StringIO):
         return len(text)
 
 
+class Logs(io.TextIOBase):
+    """Stands in for stdout and stderr: writes go to the log of the prediction
+    the writing thread runs, else to the only prediction running, else to
+    ``fallback``."""
+
+    def __init__(self, fallback: TextIO) -> None:
+        self.fallback = fallback
+        self.local = threading.local()
+        self.running: set[CappedLog] = set()
+        self.lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        log = getattr(self.local, "log", None)
+        if log is None and len(self.running) == 1:
+            log = next(iter(self.running), None)
+        return (log or self.fallback).write(text)
+
+    def flush(self) -> None:
+        self.fallback.flush()
+
+    @contextmanager
+    def capture(self) -> Iterator[CappedLog]:
+        log = CappedLog()
+        self.local.log = log
+        with self.lock:
+            self.running.add(log)
+        try:
+            yield log
+        finally:
+            with self.lock:
+                self.running.discard(log)
+            self.local.log = None
+
+
 def main(argv: list[str]) -> int:
     from . import messages, shim
 
     channel = os.fdopen(shim.divert_stdout(), "wb", buffering=0)
+    concurrency = int(argv[1]) if len(argv) > 1 else 1
 
     started = time.perf_counter()
     try:
@@ -54,12 +99,25 @@ def main(argv: list[str]) -> int:
         return 0
     send(channel, messages.Ready((time.perf_counter() - started) * 1000))
 
-    scratch = Path.cwd()
-    for line in sys.stdin.buffer:
-        request = messages.decode(line)
-        if isinstance(request, messages.Predict):
-            for reply in serve(predict, request, scratch):
-                send(channel, reply)
+    logs = Logs(sys.__stderr__ or sys.stderr)
+    sys.stdout = sys.stderr = logs
+    sending = threading.Lock()
+
+    def answer(request: messages.Predict) -> None:
+        for reply in serve(predict, request, Path.cwd(), logs):
+            encoded = messages.encode(reply)
+            with sending:
+                channel.write(encoded)
+
+    with ThreadPoolExecutor(concurrency, "predict") as threads:
+        for line in sys.stdin.buffer:
+            request = messages.decode(line)
+            if not isinstance(request, messages.Predict):
+                continue
+            if concurrency == 1:
+                answer(request)
+            else:
+                threads.submit(answer, request)
     return 0
 
 
@@ -69,18 +127,20 @@ def send(channel: BinaryIO, message: Any) -> None:
     channel.write(messages.encode(message))
 
 
-def serve(predict: Callable[..., Any], request: Any, scratch: Path) -> Iterator[Any]:
+def serve(
+    predict: Callable[..., Any], request: Any, scratch: Path, logs: Logs
+) -> Iterator[Any]:
     """The replies to one Predict: Partials while a generator yields, then Done."""
     from . import messages, values
 
-    log = CappedLog()
     latency = 0.0
     results: list[Any] | None = None
-    try:
-        inputs = {
-            name: values.to_object(raw, scratch) for name, raw in request.inputs.items()
-        }
-        with redirect_stdout(log), redirect_stderr(log):
+    with logs.capture() as log:
+        try:
+            inputs = {
+                name: values.to_object(raw, scratch)
+                for name, raw in request.inputs.items()
+            }
             started = time.perf_counter()
             try:
                 returned = predict(**inputs)
@@ -92,9 +152,10 @@ def serve(predict: Callable[..., Any], request: Any, scratch: Path) -> Iterator[
                         yield messages.Partial(request.id, results)
             finally:
                 latency = (time.perf_counter() - started) * 1000
-    except Exception as error:
-        yield messages.Done(request.id, None, describe(error), latency, log.getvalue())
-        return
+        except Exception as error:
+            error_text = describe(error)
+            yield messages.Done(request.id, None, error_text, latency, log.getvalue())
+            return
     yield messages.Done(request.id, results or [], None, latency, log.getvalue())
 
 

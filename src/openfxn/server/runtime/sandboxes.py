@@ -256,7 +256,9 @@ def create_sandbox(settings: Settings) -> Sandbox:
         )
     limits = Limits(
         memory_bytes=settings.predictor_memory_bytes,
-        processes=settings.predictor_processes,
+        # Threads count as processes here; a worker's own prediction threads
+        # come on top of what the predictor may start.
+        processes=settings.predictor_processes + settings.worker_concurrency,
         open_files=settings.predictor_open_files,
         scratch_bytes=settings.sandbox_scratch_bytes,
     )

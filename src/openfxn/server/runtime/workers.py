@@ -68,6 +68,7 @@ class Limits:
     workers_per_predictor: int
     max_predictions: int
     idle_s: float
+    concurrency: int = 1  # predictions one worker runs at once, in threads
     # One message holds a prediction's results in base64.
     output_bytes: int = 128 * 1024 * 1024
 
@@ -84,6 +85,9 @@ class Outcome:
 
 
 class Worker:
+    """One worker process and the predictions in flight on it (up to its
+    concurrency); a reader task hands each message to its prediction."""
+
     def __init__(
         self, launched: launch.Launched, scratch: Path, output_limit: int
     ) -> None:
@@ -93,10 +97,19 @@ class Worker:
         self.scratch = scratch
         self.served = 0
         self.healthy = True
+        self.retiring = False  # takes no new prediction
         self.last_used = time.monotonic()
         self.stderr = bytearray()
         self.pending = bytearray()  # stdout read past the last whole message
+        self.inboxes: dict[str, asyncio.Queue[messages.Message | WorkerFailed]] = {}
+        self.unloaded = asyncio.Event()  # set while no prediction is in flight
+        self.unloaded.set()
         self.draining = asyncio.create_task(self.drain_stderr())
+        self.reader: asyncio.Task[None] | None = None
+
+    @property
+    def load(self) -> int:
+        return len(self.inboxes)
 
     @classmethod
     async def start(
@@ -105,12 +118,13 @@ class Worker:
         """A worker with the module loaded, and how long starting it took (ms):
         the sandbox, the interpreter and the module's top-level code."""
         environment = await predictor.environment()
+        concurrency = str(limits.concurrency)
         await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
         began = time.perf_counter()
         try:
             launched = await launch.spawn(
                 environment.python,
-                ["-I", shim.__file__, "serve", str(predictor.module)],
+                ["-I", shim.__file__, "serve", str(predictor.module), concurrency],
                 sandbox=sandbox,
                 readable=[Path(shim.__file__).parent, predictor.module],
                 variables=environment.variables,
@@ -120,10 +134,21 @@ class Worker:
         except Unconfined as refusal:
             raise WorkerFailed(str(refusal)) from None
         started = cls(launched, scratch, limits.output_bytes)
-        reply = await started.receive(limits.load_timeout_s, "loading the predictor")
+        try:
+            reply = await asyncio.wait_for(
+                started.next_message("loading the predictor"), limits.load_timeout_s
+            )
+        except TimeoutError:
+            reply = WorkerFailed(
+                f"Loading the predictor took longer than {limits.load_timeout_s:.0f} "
+                "s and was stopped."
+            )
         if isinstance(reply, messages.Ready):
+            started.reader = asyncio.create_task(started.read())
             return started, (time.perf_counter() - began) * 1000
         await started.close()
+        if isinstance(reply, WorkerFailed):
+            raise reply
         if isinstance(reply, messages.LoadFailed):
             raise WorkerFailed(f"The predictor did not load: {reply.error}")
         raise WorkerFailed("The predictor's worker did not report that it loaded.")
@@ -137,21 +162,25 @@ class Worker:
     ) -> Outcome:
         self.served += 1
         self.last_used = time.monotonic()
+        inbox = self.inboxes[id] = asyncio.Queue()
+        self.unloaded.clear()
         try:
             await self.send(messages.Predict(id, inputs))
             while True:
-                reply = await self.receive(deadline_s, "the prediction")
-                if isinstance(reply, messages.Done) and reply.id == id:
+                reply = await self.wait(inbox, deadline_s)
+                if isinstance(reply, messages.Done):
                     return Outcome(
                         reply.results, reply.error, reply.latency_ms, reply.logs
                     )
                 if isinstance(reply, messages.Partial) and on_partial is not None:
                     await on_partial(reply.results)
         except WorkerFailed as failure:
-            self.healthy = False
             await self.close()
             return Outcome(None, str(failure), 0.0)
         finally:
+            del self.inboxes[id]
+            if not self.inboxes:
+                self.unloaded.set()
             self.last_used = time.monotonic()
 
     async def send(self, message: messages.Predict) -> None:
@@ -163,31 +192,54 @@ class Worker:
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerFailed(await self.death("before the prediction")) from None
 
-    async def receive(self, deadline_s: float, during: str) -> messages.Message:
-        """The worker's next message; WorkerFailed if it dies or is too slow."""
+    async def wait(
+        self, inbox: asyncio.Queue[messages.Message | WorkerFailed], deadline_s: float
+    ) -> messages.Message:
+        """The prediction's next message; WorkerFailed if the worker fails or is
+        too slow (which stops the worker, and so every prediction on it)."""
         try:
-            line = await asyncio.wait_for(self.read_line(), deadline_s)
+            async with asyncio.timeout(deadline_s):
+                reply = await inbox.get()
         except TimeoutError:
-            await self.close()
             raise WorkerFailed(
-                f"{during.capitalize()} took longer than {deadline_s:.0f} s and was "
-                "stopped."
+                f"The prediction took longer than {deadline_s:.0f} s and was stopped."
             ) from None
+        if isinstance(reply, WorkerFailed):
+            raise reply
+        return reply
+
+    async def read(self) -> None:
+        """Hand each message to its prediction until the worker fails; then
+        hand that failure to every prediction still waiting."""
+        while True:
+            reply = await self.next_message("the prediction")
+            if isinstance(reply, WorkerFailed):
+                break
+            inbox = self.inboxes.get(getattr(reply, "id", ""))
+            if inbox is not None:  # else its prediction gave up waiting
+                inbox.put_nowait(reply)
+        self.healthy = False
+        for inbox in self.inboxes.values():
+            inbox.put_nowait(reply)
+
+    async def next_message(self, during: str) -> messages.Message | WorkerFailed:
+        """The worker's next message, or why there is none (the worker is then
+        stopped)."""
+        try:
+            line = await self.read_line()
         except OverflowError:
             await self.close()
-            raise WorkerFailed(
+            return WorkerFailed(
                 f"The predictor sent more data during {during} than the server "
                 f"accepts ({self.output_limit} bytes, OPENFXN_PREDICTION_OUTPUT_BYTES)."
-            ) from None
+            )
         if not line:
-            raise WorkerFailed(await self.death(f"during {during}"))
+            return WorkerFailed(await self.death(f"during {during}"))
         try:
             return messages.decode(line)
         except (ValueError, KeyError, TypeError):
             await self.close()
-            raise WorkerFailed(
-                f"The worker sent a malformed message during {during}."
-            ) from None
+            return WorkerFailed(f"The worker sent a malformed message during {during}.")
 
     async def read_line(self) -> bytes:
         """One message line, or b"" at the end; OverflowError past the output limit."""
@@ -237,10 +289,14 @@ class Worker:
         self.launched.release()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.draining, 1.0)
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.reader), 1.0)
 
 
 class Pool:
-    """The workers of one predictor."""
+    """The workers of one predictor: up to ``workers_per_predictor`` of them,
+    each running up to ``concurrency`` predictions at once."""
 
     def __init__(
         self, predictor: Predictor, sandbox: Sandbox, root: Path, limits: Limits
@@ -249,54 +305,109 @@ class Pool:
         self.sandbox = sandbox
         self.root = root
         self.limits = limits
-        self.idle: list[Worker] = []
-        self.slots = asyncio.Semaphore(limits.workers_per_predictor)
+        self.workers: list[Worker] = []
+        self.slots = asyncio.Semaphore(
+            limits.workers_per_predictor * limits.concurrency
+        )
+        self.starting = asyncio.Lock()
         self.started = 0
+        self.chores: set[asyncio.Task[None]] = set()
 
     async def predict(
         self, id: str, inputs: dict[str, Raw], on_partial: OnPartial | None = None
     ) -> Outcome:
         async with self.slots:
-            cold_start = None
-            if self.idle:
-                worker_ = self.idle.pop()
-            else:
-                try:
-                    worker_, cold_start = await self.start()
-                except WorkerFailed as failure:
-                    return Outcome(None, str(failure), 0.0)
+            try:
+                worker_, cold_start = await self.take()
+            except WorkerFailed as failure:
+                return Outcome(None, str(failure), 0.0)
             try:
                 outcome = await worker_.predict(
                     id, inputs, self.limits.prediction_timeout_s, on_partial
                 )
             except BaseException:  # cancelled mid-prediction: the worker is busy
-                await asyncio.shield(worker_.close())
+                if self.limits.concurrency == 1:
+                    await asyncio.shield(worker_.close())
+                self.retire(worker_, replace=False)
                 raise
             outcome.cold_start_ms = cold_start
-            if worker_.healthy and worker_.served < self.limits.max_predictions:
-                self.idle.append(worker_)
-            else:
-                await worker_.close()
+            if not worker_.healthy:
+                self.forget(worker_)
+            elif worker_.served >= self.limits.max_predictions:
+                self.retire(worker_, replace=True)
             return outcome
+
+    async def take(self) -> tuple[Worker, float | None]:
+        """The worker with the most room, started (with its cold start in ms)
+        when none has room; at most one starts at a time."""
+        if (ready := self.roomiest()) is not None:
+            return ready, None
+        async with self.starting:
+            if (ready := self.roomiest()) is not None:
+                return ready, None
+            worker_, cold_start = await self.start()
+            self.workers.append(worker_)
+            return worker_, cold_start
+
+    def roomiest(self) -> Worker | None:
+        open_ = [
+            worker_
+            for worker_ in self.workers
+            if worker_.healthy
+            and not worker_.retiring
+            and worker_.load < self.limits.concurrency
+        ]
+        return min(open_, key=lambda worker_: worker_.load, default=None)
 
     async def start(self) -> tuple[Worker, float]:
         self.started += 1
         scratch = self.root / f"worker-{self.started}"
         return await Worker.start(self.predictor, self.sandbox, scratch, self.limits)
 
+    def retire(self, worker_: Worker, replace: bool) -> None:
+        """Take ``worker_`` out of service, closing it once its predictions
+        end; with ``replace``, start its successor first, away from any
+        request."""
+        if worker_.retiring:
+            return
+        worker_.retiring = True
+        self.chore(self.succeed(worker_, replace))
+
+    async def succeed(self, worker_: Worker, replace: bool) -> None:
+        if replace:
+            async with self.starting:
+                try:
+                    successor, _ = await self.start()
+                except WorkerFailed as failure:
+                    logger.warning("a replacement worker did not start: %s", failure)
+                else:
+                    self.workers.append(successor)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.limits.prediction_timeout_s):
+                await worker_.unloaded.wait()
+        await worker_.close()
+        self.forget(worker_)
+
+    def forget(self, worker_: Worker) -> None:
+        if worker_ in self.workers:
+            self.workers.remove(worker_)
+
+    def chore(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.chores.add(task)
+        task.add_done_callback(self.chores.discard)
+
     async def close_idle(self, older_than: float) -> None:
         now = time.monotonic()
-        keep = []
-        for idle in self.idle:
-            if now - idle.last_used >= older_than:
-                await idle.close()
-            else:
-                keep.append(idle)
-        self.idle = keep
+        for worker_ in list(self.workers):
+            if not worker_.load and now - worker_.last_used >= older_than:
+                self.workers.remove(worker_)
+                await worker_.close()
 
     async def close(self) -> None:
-        idle, self.idle = self.idle, []
-        await asyncio.gather(*(worker_.close() for worker_ in idle))
+        await asyncio.gather(*self.chores, return_exceptions=True)
+        workers_, self.workers = self.workers, []
+        await asyncio.gather(*(worker_.close() for worker_ in workers_))
 
 
 class Workers:

@@ -99,5 +99,6 @@ def limits(settings: Settings) -> Limits:
         workers_per_predictor=settings.workers_per_predictor,
         max_predictions=settings.worker_max_predictions,
         idle_s=settings.worker_idle_s,
+        concurrency=settings.worker_concurrency,
         output_bytes=settings.prediction_output_bytes,
     )
