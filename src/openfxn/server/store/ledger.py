@@ -2,9 +2,10 @@
 
 Each prediction writes twice (stored RUNNING, then ended and billed), and on
 SQLite each write through the async driver costs a dozen hops between the
-event loop and the driver's thread. The ledger instead hands every write to
-one thread of its own, which takes all the writes waiting at that moment,
-runs them in one ``BEGIN IMMEDIATE`` transaction on a plain connection, and
+event loop and the driver's thread. The ledger instead gathers the writes
+asked for in one turn of the event loop and hands them, together, to one
+thread of its own, which takes all the writes waiting at that moment, runs
+them in one ``BEGIN IMMEDIATE`` transaction on a plain connection, and
 commits once. A write's caller resumes only after that commit, so nothing is
 acknowledged before it is durable; under load the commit is shared.
 
@@ -54,7 +55,9 @@ class Ledger:
     def __init__(self, engine: AsyncEngine, sync_engine: Engine | None) -> None:
         self.engine = engine
         self.sync_engine = sync_engine
-        self.queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[list[Pending[Any]] | None] = queue.SimpleQueue()
+        # Writes asked for in the current turn of each event loop.
+        self.outboxes: dict[asyncio.AbstractEventLoop, list[Pending[Any]]] = {}
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
@@ -66,8 +69,15 @@ class Ledger:
         self.start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self.queue.put(Pending(write, loop, future))
+        outbox = self.outboxes.setdefault(loop, [])
+        if not outbox:  # the first write of this turn of the loop
+            loop.call_soon(self.flush, loop)
+        outbox.append(Pending(write, loop, future))
         return await future
+
+    def flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the thread every write of one turn of the loop at once."""
+        self.queue.put(self.outboxes.pop(loop))
 
     def start(self) -> None:
         with self.lock:
@@ -98,7 +108,7 @@ class Ledger:
         first = self.queue.get()
         if first is None:
             return None
-        batch = [first]
+        batch = first
         while len(batch) < MAX_BATCH:
             try:
                 following = self.queue.get_nowait()
@@ -107,7 +117,7 @@ class Ledger:
             if following is None:
                 self.queue.put(None)  # close after this batch
                 break
-            batch.append(following)
+            batch += following
         return batch
 
     def commit(self, connection: Connection, batch: list[Pending[Any]]) -> None:
