@@ -31,6 +31,7 @@ from openfxn.server.settings import Settings
 from openfxn.server.storage.objects import LocalStorage
 from openfxn.server.store.database import Database
 from openfxn.server.transports.errors import EXCEPTION_HANDLERS
+from openfxn.server.transports.fast import FastPredictions
 from openfxn.server.transports.files import add_file_routes
 from openfxn.server.transports.graphql.endpoint import GraphQLEndpoint
 from openfxn.server.transports.rest import add_routes
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     app.state.metrics = Metrics()
+    app.add_middleware(FastPredictions)  # the innermost: inside the body limit
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

@@ -1,0 +1,135 @@
+"""The prediction fast path: ``POST /predict/{tag}`` answered without going
+through FastAPI's routing, dependency solving, body validation and response
+model, which together cost more server CPU than the rest of a greeting's trip.
+
+It takes the plain case only, a JSON object (or no body) with at most the
+``dataUrlLimit`` and ``rawOutputs`` query parameters, and answers it as the
+``createPrediction`` route of ``rest.py`` would, through the same services and
+error envelope. Anything else (``stream``, another parameter, a body that is not a
+JSON object) goes on to that route, which also words the errors of bad input.
+It sits inside the access log, metrics and body limit middleware, so each
+prediction is still logged, counted and capped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openfxn.server.errors import ServiceError
+from openfxn.server.services import values
+from openfxn.server.services.models import to_wire
+from openfxn.server.transports.errors import response_for
+from openfxn.server.transports.rest import authorization_of, base_url
+
+PREFIX = "/predict/"
+MAX_TAG = 80
+TAKEN_PARAMETERS = frozenset({"dataUrlLimit", "rawOutputs"})
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class FastPredictions:
+    """ASGI middleware answering plain REST predictions itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.route: BaseRoute | None = None  # createPrediction's, for metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = plain_query(scope)
+        if query is None or not is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        messages, body = await read_body(receive)
+        inputs = parse_inputs(body)
+        if inputs is None:  # let the route say what is wrong with it
+
+            async def replay() -> Message:
+                return messages.pop(0) if messages else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        scope["route"] = self.route or self.find_route(scope)
+        await self.predict(scope, receive, send, inputs, query)
+
+    async def predict(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        inputs: dict[str, Any],
+        query: dict[str, str],
+    ) -> None:
+        request = Request(scope, receive)
+        state = request.app.state
+        caller = await state.callers.resolve(authorization_of(request))
+        scope.setdefault("state", {})["username"] = caller.username
+        tag = scope["path"][len(PREFIX) :]
+        limit = values.parse_data_url_limit(query.get("dataUrlLimit"))
+        try:
+            prediction = await state.services.predictions.create(
+                caller, tag, inputs, limit, base_url(request)
+            )
+        except ServiceError as error:
+            await response_for(error)(scope, receive, send)
+            return
+        body = orjson.dumps(to_wire(prediction))
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def find_route(self, scope: Scope) -> BaseRoute | None:
+        for route in scope["app"].routes:
+            if getattr(route, "operation_id", None) == "createPrediction":
+                self.route = route
+        return self.route
+
+
+def plain_query(scope: Scope) -> dict[str, str] | None:
+    """The query of a prediction this path takes, else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    if not path.startswith(PREFIX) or not 0 < len(path) - len(PREFIX) <= MAX_TAG:
+        return None
+    query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    if any(name not in TAKEN_PARAMETERS for name, _ in query):
+        return None
+    return dict(query)
+
+
+def is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+    return False
+
+
+async def read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    """Every message of the request body, and the body they carry."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return messages, b"".join(chunks)
+
+
+def parse_inputs(body: bytes) -> dict[str, Any] | None:
+    """The inputs a body holds: a JSON object, or none at all; else None."""
+    if not body.strip():
+        return {}
+    try:
+        inputs = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if inputs is None:
+        return {}
+    return inputs if isinstance(inputs, dict) else None
