@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from openfxn.server.auth.authorizations import Authorizer
 from openfxn.server.auth.callers import Caller
@@ -48,6 +48,7 @@ from openfxn.server.services.uploads import UploadService
 from openfxn.server.settings import Settings
 from openfxn.server.store import tables
 from openfxn.server.store.database import Database
+from openfxn.server.store.ledger import Writer
 from openfxn.server.store.tables import utcnow
 
 logger = logging.getLogger("openfxn.server")
@@ -288,6 +289,7 @@ class PredictionService:
                 "predictor_tag": prediction.tag,
                 "caller_kind": prediction.caller_kind,
                 "customer": prediction.customer,
+                "created": ended["finished"],
             }
         end = partial(end_and_bill, prediction.id, predictor.id, ended, usage)
         is_ended_here = await self.database.ledger.write(end)
@@ -344,9 +346,9 @@ COUNT = (
 )
 
 
-def store_running(prediction: tables.Prediction, connection: Connection) -> None:
+def store_running(prediction: tables.Prediction, writer: Writer) -> None:
     columns = PREDICTIONS.columns
-    connection.execute(
+    writer.run(
         STORE, {column.key: getattr(prediction, column.key) for column in columns}
     )
 
@@ -356,16 +358,15 @@ def end_and_bill(
     predictor_id: int,
     ended: dict[str, Any],
     usage: dict[str, Any] | None,
-    connection: Connection,
+    writer: Writer,
 ) -> bool:
     """End a RUNNING prediction and bill it (unless ``usage`` is None), in the
     caller's transaction; False when it had already ended."""
-    changed = connection.execute(END, {"ended_id": prediction_id, **ended})
-    if changed.rowcount != 1:
+    if writer.run(END, {"ended_id": prediction_id, **ended}) != 1:
         return False
     if usage is not None:
-        connection.execute(BILL, usage)
-        connection.execute(COUNT, {"counted_id": predictor_id})
+        writer.run(BILL, usage)
+        writer.run(COUNT, {"counted_id": predictor_id})
     return True
 
 

@@ -92,7 +92,7 @@ def create_ledger_engine(settings: Settings) -> Engine | None:
         return None
     engine = sqlite_engine(url)
     configure_sqlite(engine, settings)
-    return engine.execution_options(**{WRITE_OPTION: True})
+    return engine
 
 
 def configure_sqlite(engine: Engine, settings: Settings) -> None:
