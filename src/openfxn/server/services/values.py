@@ -388,13 +388,18 @@ def _decode_data_url(name: str, url: str) -> tuple[bytes, str | None]:
     return _base64(name, payload), _essence(media_type)
 
 
+URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
 def _base64(name: str, payload: str) -> bytes:
     # Tolerated, as browsers do: percent-escapes, line breaks, missing padding
     # and the URL-safe alphabet.
     text = "".join(urllib.parse.unquote(payload).split())
+    if "-" in text or "_" in text:
+        text = text.translate(URL_SAFE_TO_STANDARD)
     text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text, altchars=b"-_", validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise InvalidRequest(
             f"Input '{name}' has a data URL whose data is not base64."
