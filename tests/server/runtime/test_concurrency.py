@@ -5,6 +5,7 @@ processes in the sandbox, driven through REST."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,18 @@ def predict(name: str) -> str:
 GREETING = """
 def predict(name: str) -> str:
     return f"Hello, {name}!"
+"""
+# Every stream yields twice while all of them are running, so their partial
+# results interleave on one worker's pipe.
+INTERLEAVED = f"""
+import threading
+
+barrier = threading.Barrier({CONCURRENCY}, timeout=20)
+
+def predict(name: str):
+    for step in range(2):
+        barrier.wait()
+        yield f"{{name}} {{step}}"
 """
 
 
@@ -135,3 +148,25 @@ async def test_a_worn_worker_is_replaced_before_anyone_waits_for_it(
     assert cold_starts[1:] == [None] * (3 * MAX_PREDICTIONS)
     (pool,) = app.state.services.predictions.runtime.pools.values()
     assert pool.started == 4
+
+
+async def test_streams_on_one_worker_each_get_their_own_partials(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    tag = await publish(app, client, ada, INTERLEAVED)
+    headers = {**ada.headers, "Accept": "application/x-ndjson"}
+
+    async def stream(name: str) -> list[dict[str, Any]]:
+        response = await client.post(
+            f"/predict/{tag}?stream=true", json={"name": name}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return [json.loads(line) for line in response.content.splitlines() if line]
+
+    names = [f"stream-{index}" for index in range(CONCURRENCY)]
+    streams = await asyncio.gather(*(stream(name) for name in names))
+
+    for name, predictions in zip(names, streams, strict=True):
+        texts = [text_of(prediction) for prediction in predictions]
+        assert texts == [f"{name} 0", f"{name} 1", f"{name} 1"]  # partials, final
+        assert len({prediction["id"] for prediction in predictions}) == 1
