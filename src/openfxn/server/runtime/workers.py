@@ -98,6 +98,7 @@ class Worker:
         self.served = 0
         self.healthy = True
         self.retiring = False  # takes no new prediction
+        self.killed = False
         self.last_used = time.monotonic()
         self.stderr = bytearray()
         self.pending = bytearray()  # stdout read past the last whole message
@@ -281,12 +282,16 @@ class Worker:
     async def close(self) -> None:
         """Kill the worker and everything it started, then reap it."""
         self.healthy = False
-        # The process leads its group, so this kills it too. Not Process.kill:
-        # it polls first, reaping an exited process under asyncio's watcher,
-        # which then reports exit status 255 instead of the real one.
-        self.launched.kill()
-        await self.process.wait()
-        self.launched.release()
+        if self.killed:  # by another caller: the predictions on it all close it
+            await self.process.wait()
+        else:
+            self.killed = True
+            # The process leads its group, so this kills it too. Not Process.kill:
+            # it polls first, reaping an exited process under asyncio's watcher,
+            # which then reports exit status 255 instead of the real one.
+            self.launched.kill()
+            await self.process.wait()
+            self.launched.release()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.draining, 1.0)
         if self.reader is not None and self.reader is not asyncio.current_task():
