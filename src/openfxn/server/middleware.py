@@ -136,10 +136,7 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
 
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(messages, receive), send)
 
     async def reject(
         self, scope: Scope, receive: Receive, send: Send, limit: int
@@ -159,3 +156,12 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives ``messages``, already read, before the rest."""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay

@@ -91,6 +91,13 @@ async def publish(
     return tag
 
 
+def workers_started(app: FastAPI) -> int:
+    """How many workers the one pool of the test's predictor started."""
+    (pool,) = app.state.services.predictions.runtime.pools.values()
+    started: int = pool.started
+    return started
+
+
 async def predict_all(
     client: httpx.AsyncClient, account: Account, tag: str, names: list[str]
 ) -> list[dict[str, Any]]:
@@ -127,8 +134,7 @@ async def test_a_worker_that_exits_ends_the_predictions_beside_it(
         assert "exited with status 3 during the prediction" in prediction["error"]
     after = await predict(client, ada, tag, name="alone")  # on a new worker
     assert text_of(after) == "alone"
-    (pool,) = app.state.services.predictions.runtime.pools.values()
-    assert pool.started == 2
+    assert workers_started(app) == 2
 
 
 async def test_a_worn_worker_is_replaced_before_anyone_waits_for_it(
@@ -146,8 +152,7 @@ async def test_a_worn_worker_is_replaced_before_anyone_waits_for_it(
     # ones started in the background.
     assert cold_starts[0] is not None
     assert cold_starts[1:] == [None] * (3 * MAX_PREDICTIONS)
-    (pool,) = app.state.services.predictions.runtime.pools.values()
-    assert pool.started == 4
+    assert workers_started(app) == 4
 
 
 async def test_streams_on_one_worker_each_get_their_own_partials(

@@ -5,9 +5,10 @@ SQLite each write through the async driver costs a dozen hops between the
 event loop and the driver's thread. The ledger instead gathers the writes
 asked for in one turn of the event loop and hands them, together, to one
 thread of its own, which takes all the writes waiting at that moment, runs
-them in one ``BEGIN IMMEDIATE`` transaction on a plain connection, and
-commits once. A write's caller resumes only after that commit, so nothing is
-acknowledged before it is durable; under load the commit is shared.
+them in one ``BEGIN IMMEDIATE`` transaction on the SQLite driver's own
+connection (see ``Direct``), and commits once. A write's caller resumes only
+after that commit, so nothing is acknowledged before it is durable; under
+load the commit is shared.
 
 A write that fails is not allowed to fail its neighbours: the batch is rolled
 back and each write runs again alone, so each caller gets its own result or
@@ -66,9 +67,9 @@ class Direct:
     work of an engine (events, contexts, results), which costs several times
     what SQLite does."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, driver: Any) -> None:
         self.dialect = dialect
-        self.driver: Any = None  # the sqlite3 connection, set by the ledger
+        self.driver = driver  # a sqlite3 connection
         self.compiled: dict[tuple[int, frozenset[str]], Compiled] = {}
 
     def run(self, statement: UpdateBase, values: dict[str, Any]) -> int:
@@ -178,9 +179,8 @@ class Ledger:
 
     def run(self) -> None:
         assert self.sync_engine is not None
-        writer = Direct(self.sync_engine.dialect)
         connection = self.sync_engine.raw_connection()  # with the engine's pragmas
-        writer.driver = connection.driver_connection
+        writer = Direct(self.sync_engine.dialect, connection.driver_connection)
         try:
             while (batch := self.take()) is not None:
                 self.commit(writer, batch)

@@ -18,19 +18,19 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openfxn.server.errors import ServiceError
+from openfxn.server.middleware import replaying
 from openfxn.server.services import values
 from openfxn.server.services.models import to_wire
 from openfxn.server.transports.errors import response_for
-from openfxn.server.transports.rest import authorization_of, base_url
+from openfxn.server.transports.rest import MAX_TAG, authorization_of, base_url
 
 PREFIX = "/predict/"
-MAX_TAG = 80
 TAKEN_PARAMETERS = frozenset({"dataUrlLimit", "rawOutputs"})
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class FastPredictions:
@@ -48,11 +48,7 @@ class FastPredictions:
         messages, body = await read_body(receive)
         inputs = parse_inputs(body)
         if inputs is None:  # let the route say what is wrong with it
-
-            async def replay() -> Message:
-                return messages.pop(0) if messages else await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(messages, receive), send)
             return
         scope["route"] = self.route or self.find_route(scope)
         await self.predict(scope, receive, send, inputs, query)
@@ -79,14 +75,14 @@ class FastPredictions:
             await response_for(error)(scope, receive, send)
             return
         body = orjson.dumps(to_wire(prediction))
-        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await Response(body, media_type="application/json")(scope, receive, send)
 
     def find_route(self, scope: Scope) -> BaseRoute | None:
-        for route in scope["app"].routes:
-            if getattr(route, "operation_id", None) == "createPrediction":
-                self.route = route
+        self.route = next(
+            route
+            for route in scope["app"].routes
+            if getattr(route, "operation_id", None) == "createPrediction"
+        )
         return self.route
 
 

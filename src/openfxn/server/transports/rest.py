@@ -111,7 +111,8 @@ async def revoke_access_key(
     return await services.access_keys.revoke(caller, RevokeAccessKeyInput(id=id))
 
 
-Tag = Annotated[str, Path(max_length=80, description="The tag: @owner/name")]
+MAX_TAG = 80
+Tag = Annotated[str, Path(max_length=MAX_TAG, description="The tag: @owner/name")]
 Offset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET)]
 Count = Annotated[int | None, Query(ge=1, le=100)]
 
