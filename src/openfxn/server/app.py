@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from openfxn import __version__
 from openfxn.server.auth.cache import KeyCache
@@ -46,6 +47,20 @@ Authenticate with `Authorization: Bearer KEY`, or Basic auth with the key as the
 username and an empty password (`curl -u KEY:`). Every error reply is JSON:
 `{"error": "...", "errors": [{"message": "..."}]}`.
 """
+
+
+class Application(FastAPI):
+    """FastAPI, with plain predictions answered in front of its middleware
+    (see ``transports/fast.py``)."""
+
+    fast: FastPredictions | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await self.fast(scope, receive, send)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -94,7 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
                 sandbox.cgroups.close()
             await database.dispose()
 
-    app = FastAPI(
+    app = Application(
         title="openfxn",
         version=__version__,
         description=DESCRIPTION,
@@ -114,7 +129,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     app.state.metrics = Metrics()
-    app.add_middleware(FastPredictions)  # the innermost: inside the body limit
+    to_the_routes = partial(FastAPI.__call__, app)
+    app.fast = FastPredictions(
+        to_the_routes, settings.max_body_bytes, app.state.metrics
+    )
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

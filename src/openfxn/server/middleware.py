@@ -34,6 +34,19 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+        # Each label set's series, found once: labels() costs more than inc().
+        self.series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record(self, method: str, route: str, status: int, elapsed: float) -> None:
+        series = self.series.get((method, route, status))
+        if series is None:
+            series = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+            self.series[method, route, status] = series
+        series[0].inc()
+        series[1].observe(elapsed)
 
 
 class RequestMiddleware:
@@ -74,8 +87,7 @@ class RequestMiddleware:
     def record(self, scope: Scope, status: int, elapsed: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.duration.labels(method, route).observe(elapsed)
+        self.metrics.record(method, route, status, elapsed)
         username = scope.get("state", {}).get("username")
         path = printable_path(scope)
         access_logger.info(

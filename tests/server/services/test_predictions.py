@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from openfxn.server.services import predictions
 from openfxn.server.store.tables import Prediction, Usage
 from openfxn.server.store.tables import Predictor as PredictorRow
 from tests.conftest import Account, MakeAccount
@@ -395,7 +396,7 @@ async def test_server_failure_ends_the_prediction_unbilled(
 ) -> None:
     tag = (await create(app, client, ada, GREETING))["tag"]
 
-    async def broken(*_args: object) -> None:
+    def broken(*_args: object) -> None:
         raise RuntimeError("environment vanished")
 
     monkeypatch.setattr(app.state.services.predictions, "worker_spec", broken)
@@ -410,3 +411,58 @@ async def test_server_failure_ends_the_prediction_unbilled(
     assert row is not None and row.status == "FAILED"
     assert row.error is not None and "not billed" in row.error
     assert await billed(app, row.id) == 0
+
+
+async def test_a_quick_prediction_is_written_once_and_a_slow_one_twice(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    napping = "import time\n\ndef predict(s: float) -> float:\n"
+    napping += "    time.sleep(s)\n    return s\n"
+    tag = (await create(app, client, ada, napping))["tag"]
+    await predict(client, ada, tag, s=0)  # starts the worker
+    ledger = app.state.database.ledger
+    writes: list[str] = []
+
+    def submit(write: Any) -> Any:
+        writes.append(write.func.__name__)
+        return type(ledger).submit(ledger, write)
+
+    monkeypatch.setattr(ledger, "submit", submit)
+    quick = await predict(client, ada, tag, s=0)
+    quick_writes, writes[:] = list(writes), []
+    slow = await predict(client, ada, tag, s=0.2)
+
+    assert quick_writes == ["store_ended"]
+    assert writes == ["store_running", "end_and_bill"]
+    for made in (quick, slow):
+        stored = await client.get(f"/predictions/{made['id']}", headers=ada.headers)
+        assert stored.json() == made
+        assert await billed(app, made["id"]) == 1
+
+
+async def test_a_streamed_prediction_is_stored_before_its_first_result_is_sent(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pausing = "def predict():\n    yield 1\n    yield 2\n"
+    tag = (await create(app, client, ada, pausing))["tag"]
+    monkeypatch.setattr(predictions, "STORE_RUNNING_AFTER_S", 3600.0)
+
+    caller = await app.state.callers.resolve(ada.headers["Authorization"])
+    seen: list[str] = []
+
+    async def on_partial(partial: Any) -> None:  # as the first result is sent
+        row = await client.get(f"/predictions/{partial.id}", headers=ada.headers)
+        seen.append(row.json()["status"])
+
+    service = app.state.services.predictions
+    ended = await service.create(caller, tag, {}, None, "http://test", on_partial)
+
+    assert seen == ["RUNNING", "RUNNING"]
+    assert ended.status == "SUCCEEDED"
+    assert await billed(app, ended.id) == 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from openfxn.server.errors import Unauthenticated
 
 MAX_HEADER_BYTES = 4096
 PLACEHOLDERS = frozenset({"", "none", "null", "undefined"})
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
 def parse_authorization(header: str | None) -> str | None:
@@ -79,7 +81,7 @@ def parse_basic(parameter: str) -> str:
 
 
 def reject_control_characters(credential: str) -> None:
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in credential):
+    if CONTROL_CHARACTER.search(credential):
         raise Unauthenticated(
             "The access key contains control characters. Copy the key again, "
             "without line breaks or tabs."

@@ -43,7 +43,7 @@ def is_well_formed(key: str) -> bool:
     if len(key) != KEY_LENGTH or not key.startswith(PREFIX):
         return False
     body = key[len(PREFIX) : len(PREFIX) + BODY_LENGTH]
-    if not all(character in ALPHABET for character in body):
+    if not (body.isascii() and body.isalnum()):  # ALPHABET's characters only
         return False
     return secrets.compare_digest(checksum(body), key[-CHECKSUM_LENGTH:])
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,39 @@ class Outcome:
     cold_start_ms: float | None = None
 
 
+class Inbox:
+    """What one prediction's worker sent it, in order. Lighter than a queue
+    with a timeout: one future, and one timer, only while it waits."""
+
+    def __init__(self) -> None:
+        self.messages: deque[messages.Message | WorkerFailed] = deque()
+        self.waiter: asyncio.Future[bool] | None = None
+
+    def put(self, message: messages.Message | WorkerFailed) -> None:
+        self.messages.append(message)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(True)
+
+    async def get(self, deadline_s: float) -> messages.Message | WorkerFailed | None:
+        """The next message, or None when none came within ``deadline_s``."""
+        if not self.messages:
+            loop = asyncio.get_running_loop()
+            self.waiter = waiter = loop.create_future()
+            timer = loop.call_later(deadline_s, expire, waiter)
+            try:
+                if not await waiter:
+                    return None
+            finally:
+                timer.cancel()
+                self.waiter = None
+        return self.messages.popleft()
+
+
+def expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 class Worker:
     """One worker process and the predictions in flight on it (up to its
     concurrency); a reader task hands each message to its prediction."""
@@ -102,9 +136,8 @@ class Worker:
         self.last_used = time.monotonic()
         self.stderr = bytearray()
         self.pending = bytearray()  # stdout read past the last whole message
-        self.inboxes: dict[str, asyncio.Queue[messages.Message | WorkerFailed]] = {}
-        self.unloaded = asyncio.Event()  # set while no prediction is in flight
-        self.unloaded.set()
+        self.inboxes: dict[str, Inbox] = {}
+        self.emptied: asyncio.Future[None] | None = None  # see ``unloaded``
         self.draining = asyncio.create_task(self.drain_stderr())
         self.reader: asyncio.Task[None] | None = None
 
@@ -163,8 +196,7 @@ class Worker:
     ) -> Outcome:
         self.served += 1
         self.last_used = time.monotonic()
-        inbox = self.inboxes[id] = asyncio.Queue()
-        self.unloaded.clear()
+        inbox = self.inboxes[id] = Inbox()
         try:
             await self.send(messages.Predict(id, inputs))
             while True:
@@ -180,9 +212,17 @@ class Worker:
             return Outcome(None, str(failure), 0.0)
         finally:
             del self.inboxes[id]
-            if not self.inboxes:
-                self.unloaded.set()
+            emptied = self.emptied
+            if not self.inboxes and emptied is not None and not emptied.done():
+                emptied.set_result(None)
             self.last_used = time.monotonic()
+
+    async def unloaded(self) -> None:
+        """Return once no prediction is in flight."""
+        if self.inboxes:
+            if self.emptied is None or self.emptied.done():
+                self.emptied = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self.emptied)
 
     async def send(self, message: messages.Predict) -> None:
         stdin = self.process.stdin
@@ -193,18 +233,14 @@ class Worker:
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerFailed(await self.death("before the prediction")) from None
 
-    async def wait(
-        self, inbox: asyncio.Queue[messages.Message | WorkerFailed], deadline_s: float
-    ) -> messages.Message:
+    async def wait(self, inbox: Inbox, deadline_s: float) -> messages.Message:
         """The prediction's next message; WorkerFailed if the worker fails or is
         too slow (which stops the worker, and so every prediction on it)."""
-        try:
-            async with asyncio.timeout(deadline_s):
-                reply = await inbox.get()
-        except TimeoutError:
+        reply = await inbox.get(deadline_s)
+        if reply is None:
             raise WorkerFailed(
                 f"The prediction took longer than {deadline_s:.0f} s and was stopped."
-            ) from None
+            )
         if isinstance(reply, WorkerFailed):
             raise reply
         return reply
@@ -218,10 +254,10 @@ class Worker:
                 break
             inbox = self.inboxes.get(getattr(reply, "id", ""))
             if inbox is not None:  # else its prediction gave up waiting
-                inbox.put_nowait(reply)
+                inbox.put(reply)
         self.healthy = False
         for inbox in self.inboxes.values():
-            inbox.put_nowait(reply)
+            inbox.put(reply)
 
     async def next_message(self, during: str) -> messages.Message | WorkerFailed:
         """The worker's next message, or why there is none (the worker is then
@@ -389,7 +425,7 @@ class Pool:
                     self.workers.append(successor)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.limits.prediction_timeout_s):
-                await worker_.unloaded.wait()
+                await worker_.unloaded()
         await worker_.close()
         self.forget(worker_)
 

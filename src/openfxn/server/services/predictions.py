@@ -1,10 +1,14 @@
 """Predictions: run a predictor once on a warm worker, store it, bill it once.
 
-A prediction is stored RUNNING before its predictor is called. Ending it and
-writing its usage happen in one transaction that only a RUNNING prediction
-can pass, and the usage table allows one row per prediction, so a prediction
-is billed once or not at all. One that a stopped server left RUNNING is ended
-INTERRUPTED when the server starts again, and is never billed.
+A prediction's predictor is called at once. If it is still running 5 ms
+later, or streams a partial result sooner, the prediction is stored RUNNING
+then, and ending it later is one transaction that only a RUNNING prediction
+can pass; one that ends sooner is stored once, ended. Either way its usage is
+written in the transaction that ends it, the usage table allows one row per
+prediction, and nothing is answered before that transaction commits: a
+prediction is billed once or not at all. One that a stopped server left
+RUNNING is ended INTERRUPTED when the server starts again, and is never
+billed; one stopped in its first 5 ms left no row, and its caller no reply.
 
 A prediction that fails inside ``predict`` is not an error of this service: it
 comes back with ``error`` set and ``results`` null, and is billed for the time
@@ -21,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -48,7 +53,7 @@ from openfxn.server.services.uploads import UploadService
 from openfxn.server.settings import Settings
 from openfxn.server.store import tables
 from openfxn.server.store.database import Database
-from openfxn.server.store.ledger import Writer
+from openfxn.server.store.ledger import Ledger, Writer
 from openfxn.server.store.tables import utcnow
 
 logger = logging.getLogger("openfxn.server")
@@ -67,8 +72,12 @@ SERVER_FAILED = (
 
 OnPrediction = Callable[[Prediction], Awaitable[None]]
 
+# A prediction that ends within this long is stored once, ended; one that runs
+# longer is stored RUNNING at this point, so that a crash finds and ends it.
+STORE_RUNNING_AFTER_S = 0.005
 
-def to_prediction(row: tables.Prediction) -> Prediction:
+
+def to_prediction(row: tables.Prediction | SimpleNamespace) -> Prediction:
     return Prediction(
         id=row.id,
         tag=row.tag,
@@ -104,6 +113,7 @@ class PredictionService:
         self.data = settings.data
         self.settings = settings
         self.authorizer = authorizer
+        self.specs: dict[int, workers.Predictor] = {}  # by predictor id
 
     async def create(
         self,
@@ -124,30 +134,37 @@ class PredictionService:
         await self.check_spend(account)
         raws = await self.read_inputs(inputs)
 
-        prediction = tables.Prediction(
+        record = SimpleNamespace(  # the predictions table's columns
             id=uuid.uuid4().hex,
             predictor_id=row.id,
             tag=row.tag,
             caller_id=account.id,
             billed_account_id=account.id,
             status=PredictionStatus.RUNNING.value,
+            created=utcnow(),
+            finished=None,
             inputs=summary(raws),
+            results=None,
+            latency=None,
+            cold_start=None,
+            error=None,
+            logs=None,
             caller_kind=payer.kind,
             customer=payer.customer,
-            created=utcnow(),
         )
-        await self.database.ledger.write(partial(store_running, prediction))
+        entry = Entry(self.database.ledger, record)
 
         async def yielded(results: list[Raw]) -> None:
             if on_partial is not None:
+                await asyncio.shield(entry.store())  # what a caller sees is stored
                 shown = await self.to_wire(results, data_url_limit, account, base_url)
-                await on_partial(running(prediction, shown))
+                await on_partial(running(record, shown))
 
         started = time.perf_counter()
         try:
-            spec = await self.worker_spec(row)
+            spec = self.worker_spec(row)
             pool = self.runtime.pool(spec)
-            outcome = await pool.predict(prediction.id, raws, yielded)
+            outcome = await pool.predict(record.id, raws, yielded)
             results = None
             if outcome.results is not None:
                 results = await self.to_wire(
@@ -156,14 +173,14 @@ class PredictionService:
         except asyncio.CancelledError:  # the client went away: end it, then stop
             elapsed = (time.perf_counter() - started) * 1000
             cancelled = workers.Outcome(None, CANCELLED, elapsed)
-            await asyncio.shield(self.finish(prediction, row, cancelled, None))
+            await asyncio.shield(self.finish(entry, row, cancelled, None))
             raise
         except Exception:  # the server's fault, not the predictor's: not billed
-            logger.exception("prediction %s failed in the server", prediction.id)
+            logger.exception("prediction %s failed in the server", record.id)
             failed = workers.Outcome(None, SERVER_FAILED, 0.0)
-            await self.finish(prediction, row, failed, None, bill=False)
+            await self.finish(entry, row, failed, None, bill=False)
             raise
-        return await self.finish(prediction, row, outcome, results)
+        return await self.finish(entry, row, outcome, results)
 
     async def payer(self, caller: Caller, tag: str) -> Payer:
         """Who a prediction of ``tag`` runs for and bills: the caller with a
@@ -237,15 +254,19 @@ class PredictionService:
             for index, raw in enumerate(results)
         ]
 
-    async def worker_spec(self, row: tables.Predictor) -> workers.Predictor:
+    def worker_spec(self, row: tables.Predictor) -> workers.Predictor:
         """The predictor as its worker needs it: its module, and the environment
-        and secrets that only starting a worker reads."""
-        return workers.Predictor(
-            id=row.id,
-            version=row.created.isoformat(),
-            module=self.data / "predictors" / str(row.id) / MODULE,
-            environment=partial(self.worker_environment, row),
-        )
+        and secrets that only starting a worker reads. Made once per version."""
+        version = row.created.isoformat()
+        spec = self.specs.get(row.id)
+        if spec is None or spec.version != version:
+            spec = self.specs[row.id] = workers.Predictor(
+                id=row.id,
+                version=version,
+                module=self.data / "predictors" / str(row.id) / MODULE,
+                environment=partial(self.worker_environment, row),
+            )
+        return spec
 
     async def worker_environment(self, row: tables.Predictor) -> workers.Environment:
         python = await self.environments.ensure(tuple(row.requirements))
@@ -257,7 +278,7 @@ class PredictionService:
 
     async def finish(
         self,
-        prediction: tables.Prediction,
+        entry: Entry,
         predictor: tables.Predictor,
         outcome: workers.Outcome,
         results: list[dict[str, Any]] | None,
@@ -268,6 +289,7 @@ class PredictionService:
         status = (
             PredictionStatus.FAILED if outcome.error else PredictionStatus.SUCCEEDED
         )
+        record = entry.record
         ended = {
             "status": status.value,
             "finished": utcnow(),
@@ -281,23 +303,20 @@ class PredictionService:
         if bill:
             price = self.settings.price_per_s(predictor.acceleration)
             usage = {
-                "prediction_id": prediction.id,
-                "account_id": prediction.billed_account_id,
+                "prediction_id": record.id,
+                "account_id": record.billed_account_id,
                 "acceleration": predictor.acceleration,
                 "latency": outcome.latency_ms,
                 "cost": outcome.latency_ms / 1000 * price,
-                "predictor_tag": prediction.tag,
-                "caller_kind": prediction.caller_kind,
-                "customer": prediction.customer,
+                "predictor_tag": record.tag,
+                "caller_kind": record.caller_kind,
+                "customer": record.customer,
                 "created": ended["finished"],
             }
-        end = partial(end_and_bill, prediction.id, predictor.id, ended, usage)
-        is_ended_here = await self.database.ledger.write(end)
-        if not is_ended_here:  # ended elsewhere first: what is stored wins
-            return await self.retrieve_row(prediction.id)
-        for name, value in ended.items():  # the row as stored, without reading it
-            setattr(prediction, name, value)
-        return to_prediction(prediction)
+        if not await entry.end(predictor.id, ended, usage):
+            return await self.retrieve_row(record.id)  # ended elsewhere first
+        vars(record).update(ended)  # the row as stored, without reading it
+        return to_prediction(record)
 
     async def retrieve(self, caller: Caller, id: str) -> Prediction:
         """A prediction, for the caller who made it."""
@@ -346,11 +365,22 @@ COUNT = (
 )
 
 
-def store_running(prediction: tables.Prediction, writer: Writer) -> None:
-    columns = PREDICTIONS.columns
-    writer.run(
-        STORE, {column.key: getattr(prediction, column.key) for column in columns}
-    )
+def store_running(record: dict[str, Any], writer: Writer) -> None:
+    writer.run(STORE, record)
+
+
+def store_ended(
+    record: dict[str, Any],
+    predictor_id: int,
+    usage: dict[str, Any] | None,
+    writer: Writer,
+) -> bool:
+    """Store a prediction that ended before it was stored, and bill it (unless
+    ``usage`` is None), in the caller's transaction."""
+    writer.run(STORE, record)
+    if usage is not None:
+        bill(predictor_id, usage, writer)
+    return True
 
 
 def end_and_bill(
@@ -365,9 +395,49 @@ def end_and_bill(
     if writer.run(END, {"ended_id": prediction_id, **ended}) != 1:
         return False
     if usage is not None:
-        writer.run(BILL, usage)
-        writer.run(COUNT, {"counted_id": predictor_id})
+        bill(predictor_id, usage, writer)
     return True
+
+
+def bill(predictor_id: int, usage: dict[str, Any], writer: Writer) -> None:
+    writer.run(BILL, usage)
+    writer.run(COUNT, {"counted_id": predictor_id})
+
+
+class Entry:
+    """A prediction on its way into the ledger. One that ends within
+    ``STORE_RUNNING_AFTER_S`` is written once, ended; one still running then
+    is written RUNNING at that moment, and ended by a second write."""
+
+    def __init__(self, ledger: Ledger, record: SimpleNamespace) -> None:
+        self.ledger = ledger
+        self.record = record
+        self.stored: asyncio.Future[None] | None = None
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(STORE_RUNNING_AFTER_S, self.store)
+
+    def store(self) -> asyncio.Future[None]:
+        """Write it RUNNING now, unless that is done; the future of that write."""
+        if self.stored is None:
+            self.timer.cancel()
+            running = dict(vars(self.record))
+            self.stored = self.ledger.submit(partial(store_running, running))
+        return self.stored
+
+    async def end(
+        self, predictor_id: int, ended: dict[str, Any], usage: dict[str, Any] | None
+    ) -> bool:
+        """Write the end (and the usage); False when it had ended elsewhere."""
+        if self.stored is None:
+            self.timer.cancel()
+            whole = {**vars(self.record), **ended}
+            return await self.ledger.write(
+                partial(store_ended, whole, predictor_id, usage)
+            )
+        await self.stored  # what failed to store raises here
+        return await self.ledger.write(
+            partial(end_and_bill, self.record.id, predictor_id, ended, usage)
+        )
 
 
 @dataclass(frozen=True)
@@ -383,7 +453,7 @@ def month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def running(row: tables.Prediction, results: list[dict[str, Any]]) -> Prediction:
+def running(row: SimpleNamespace, results: list[dict[str, Any]]) -> Prediction:
     partial = to_prediction(row)
     partial.results = [ResultValue.model_validate(result) for result in results]
     return partial

@@ -99,21 +99,31 @@ class Compiled:
             name
             for name in self.order
             if name not in names
-            and compiler.binds[name].value is None
-            and compiler.binds[name].callable is None
+            and (compiler.binds[name].value is None or compiler.binds[name].callable)
         ]
         if unfilled:
             raise ValueError(f"give every column a value here: {unfilled} missing")
-        self.convert = [
-            compiler.binds[name].type._cached_bind_processor(dialect)
-            for name in self.order
-        ]
+        # Per parameter: the name of the value a call gives and its converter,
+        # or (None, None, the value) for the statement's own value (a literal
+        # in a WHERE clause), converted once here.
+        self.slots: list[tuple[str | None, Callable[[Any], Any] | None, Any]] = []
+        for name in self.order:
+            bound = compiler.binds[name]
+            convert = bound.type._cached_bind_processor(dialect)
+            if name in names:
+                self.slots.append((name, convert, None))
+            else:
+                constant = bound.value if convert is None else convert(bound.value)
+                self.slots.append((None, None, constant))
 
     def bind(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        every = self.compiler.construct_params(values, _check=False)
         return tuple(
-            every[name] if convert is None else convert(every[name])
-            for name, convert in zip(self.order, self.convert, strict=True)
+            constant
+            if name is None
+            else values[name]
+            if convert is None
+            else convert(values[name])
+            for name, convert, constant in self.slots
         )
 
 
@@ -144,17 +154,27 @@ class Ledger:
 
     async def write(self, write: Write[T]) -> T:
         """Run ``write`` in a transaction; return once it is committed."""
-        if self.sync_engine is None:
-            async with self.engine.begin() as connection:
-                return await connection.run_sync(lambda sync: write(Through(sync)))
-        self.start()
+        return await self.submit(write)
+
+    def submit(self, write: Write[T]) -> asyncio.Future[T]:
+        """Start ``write``: its future is done once it is committed. Writes
+        submitted in turn commit in that order, the later in the same
+        transaction as the earlier or after it (on SQLite; elsewhere the
+        caller awaits the one before starting the next)."""
         loop = asyncio.get_running_loop()
+        if self.sync_engine is None:
+            return asyncio.ensure_future(self.through(write))
+        self.start()
         future: asyncio.Future[T] = loop.create_future()
         outbox = self.outboxes.setdefault(loop, [])
         if not outbox:  # the first write of this turn of the loop
             loop.call_soon(self.flush, loop)
         outbox.append(Pending(write, loop, future))
-        return await future
+        return future
+
+    async def through(self, write: Write[T]) -> T:
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(lambda sync: write(Through(sync)))
 
     def flush(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand the thread every write of one turn of the loop at once."""

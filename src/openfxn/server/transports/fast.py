@@ -7,8 +7,11 @@ It takes the plain case only, a JSON object (or no body) with at most the
 ``createPrediction`` route of ``rest.py`` would, through the same services and
 error envelope. Anything else (``stream``, another parameter, a body that is not a
 JSON object) goes on to that route, which also words the errors of bad input.
-It sits inside the access log, metrics and body limit middleware, so each
-prediction is still logged, counted and capped.
+It stands in front of the application, with only uvicorn's proxy headers
+before it: the dozen layers of middleware between (FastAPI's, Starlette's,
+ours) each cost a turn on every await of every prediction. It logs, counts
+and caps each prediction itself, through the same ``RequestMiddleware`` and
+the same body limit.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openfxn.server.errors import ServiceError
-from openfxn.server.middleware import replaying
+from openfxn.server.middleware import Metrics, RequestMiddleware, header, replaying
 from openfxn.server.services import values
 from openfxn.server.services.models import to_wire
 from openfxn.server.transports.errors import response_for
@@ -31,18 +34,24 @@ from openfxn.server.transports.rest import MAX_TAG, authorization_of, base_url
 
 PREFIX = "/predict/"
 TAKEN_PARAMETERS = frozenset({"dataUrlLimit", "rawOutputs"})
+TAKEN = "openfxn.fast"  # the scope's key for the inputs and query of a taken one
 
 
 class FastPredictions:
-    """ASGI middleware answering plain REST predictions itself."""
+    """Answers plain REST predictions itself, in front of the application's
+    middleware and routing: it logs, counts and caps them as that middleware
+    would (``RequestMiddleware``, the body limit), and hands anything else to
+    ``app``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_limit: int, metrics: Metrics) -> None:
         self.app = app
+        self.body_limit = body_limit
+        self.recorded = RequestMiddleware(self.answer, metrics)
         self.route: BaseRoute | None = None  # createPrediction's, for metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = plain_query(scope)
-        if query is None or not is_json(scope):
+        if query is None or not self.is_capped_json(scope):
             await self.app(scope, receive, send)
             return
         messages, body = await read_body(receive)
@@ -50,7 +59,24 @@ class FastPredictions:
         if inputs is None:  # let the route say what is wrong with it
             await self.app(scope, replaying(messages, receive), send)
             return
+        scope[TAKEN] = (inputs, query)
+        await self.recorded(scope, receive, send)
+
+    def is_capped_json(self, scope: Scope) -> bool:
+        """A JSON body no longer than the limit says it is (the rest, such as
+        a body of no stated length, goes through the limit's middleware)."""
+        length = header(scope, b"content-length")
+        if length is None or not length.isdigit() or int(length) > self.body_limit:
+            return False
+        kind = header(scope, b"content-type")
+        return (
+            kind is not None
+            and kind.split(";")[0].strip().lower() == "application/json"
+        )
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route or self.find_route(scope)
+        inputs, query = scope.pop(TAKEN)
         await self.predict(scope, receive, send, inputs, query)
 
     async def predict(
@@ -97,13 +123,6 @@ def plain_query(scope: Scope) -> dict[str, str] | None:
     if any(name not in TAKEN_PARAMETERS for name, _ in query):
         return None
     return dict(query)
-
-
-def is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value.split(b";")[0].strip().lower() == b"application/json")
-    return False
 
 
 async def read_body(receive: Receive) -> tuple[list[Message], bytes]:
