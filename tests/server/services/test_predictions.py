@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from typing import Any
 
 import httpx
@@ -466,3 +467,14 @@ async def test_a_streamed_prediction_is_stored_before_its_first_result_is_sent(
     assert seen == ["RUNNING", "RUNNING"]
     assert ended.status == "SUCCEEDED"
     assert await billed(app, ended.id) == 1
+
+
+def test_prediction_ids_are_unique_hex_in_time_order() -> None:
+    ids = predictions.PredictionIds()
+
+    made = [ids() for _ in range(1000)]  # more than one read of randomness
+
+    assert len(set(made)) == len(made)
+    assert all(len(id) == 32 and int(id, 16) >= 0 for id in made)
+    assert [id[:12] for id in made] == sorted(id[:12] for id in made)
+    assert abs(int(made[0][:12], 16) / 1000 - time.time()) < 60

@@ -102,9 +102,10 @@ def main(argv: list[str]) -> int:
     logs = Logs(sys.__stderr__ or sys.stderr)
     sys.stdout = sys.stderr = logs
     sending = threading.Lock()
+    scratch = Path.cwd()  # where values become files, as absolute paths
 
     def answer(request: messages.Predict) -> None:
-        for reply in serve(predict, request, Path.cwd(), logs):
+        for reply in serve(predict, request, scratch, logs):
             encoded = messages.encode(reply)
             with sending:
                 channel.write(encoded)
