@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from typing import Any
 
@@ -478,3 +479,17 @@ def test_prediction_ids_are_unique_hex_in_time_order() -> None:
     assert all(len(id) == 32 and int(id, 16) >= 0 for id in made)
     assert [id[:12] for id in made] == sorted(id[:12] for id in made)
     assert abs(int(made[0][:12], 16) / 1000 - time.time()) < 60
+
+
+async def test_the_ledger_writer_waits_for_the_loop_rather_than_preempt_it(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    tag = (await create(app, client, ada, GREETING))["tag"]
+    await predict(client, ada, tag, name="Ada")
+    thread = app.state.database.ledger.thread
+
+    if thread is None:  # PostgreSQL: the writes go through the pool
+        assert app.state.database.ledger.sync_engine is None
+        return
+    assert os.sched_getscheduler(thread.native_id) == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the loop's is untouched
