@@ -493,3 +493,37 @@ async def test_the_ledger_writer_waits_for_the_loop_rather_than_preempt_it(
         return
     assert os.sched_getscheduler(thread.native_id) == os.SCHED_BATCH
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the loop's is untouched
+
+
+async def test_predictions_arriving_together_read_their_predictor_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tag = (await create(app, client, ada, GREETING))["tag"]
+    await predict(client, ada, tag, name="Ada")  # starts the worker
+    predictors = app.state.services.predictors
+    predictors.active.clear()  # as when its entry expires
+    app.state.callers.cache.entries.clear()
+    reads: list[object] = []
+    find, fetch = predictors.find, app.state.callers.fetch
+
+    async def counted_find(*args: Any) -> Any:
+        reads.append(args)
+        return await find(*args)
+
+    async def counted_fetch(*args: Any) -> Any:
+        reads.append(args)
+        return await fetch(*args)
+
+    monkeypatch.setattr(predictors, "find", counted_find)
+    monkeypatch.setattr(app.state.callers, "fetch", counted_fetch)
+    made = await asyncio.gather(
+        *(predict(client, ada, tag, name=str(index)) for index in range(8))
+    )
+
+    assert [item["results"][0]["stringValue"] for item in made] == [
+        f"Hello, {index}!" for index in range(8)
+    ]
+    assert len(reads) == 2  # the predictor once, the key once

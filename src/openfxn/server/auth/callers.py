@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -19,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from openfxn.server.auth import keys
 from openfxn.server.auth.cache import KeyCache
 from openfxn.server.auth.credentials import parse_authorization
+from openfxn.server.coalesce import Coalesced
 from openfxn.server.errors import Unauthenticated
 from openfxn.server.store.database import Database
 from openfxn.server.store.tables import AccessKey, Account, utcnow
@@ -68,6 +70,7 @@ class CallerResolver:
     def __init__(self, database: Database, cache: KeyCache) -> None:
         self.database = database
         self.cache = cache
+        self.fetching: Coalesced[str, AccessKey | None] = Coalesced()
 
     async def resolve(self, authorization: str | None) -> Caller:
         """The caller for an ``Authorization`` header value (None when absent)."""
@@ -80,7 +83,7 @@ class CallerResolver:
         digest = keys.digest(credential)
         key = self.cache.get(digest)
         if key is None:
-            key = await self.fetch(digest)
+            key = await self.fetching.load(digest, partial(self.fetch, digest))
         return await self.check(key, credential)
 
     async def fetch(self, digest: str) -> AccessKey | None:

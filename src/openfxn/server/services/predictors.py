@@ -14,6 +14,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from openfxn.server.auth.callers import Caller
+from openfxn.server.coalesce import Coalesced
 from openfxn.server.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from openfxn.server.services.environment_variables import EnvironmentVariableService
 from openfxn.server.services.models import (
@@ -142,6 +144,7 @@ class PredictorService:
         self.variables = variables
         self.provision = provision
         self.active = ActivePredictors()
+        self.reading: Coalesced[Viewing, tables.Predictor] = Coalesced()
 
     async def retrieve(self, caller: Caller, tag: str) -> Predictor:
         viewer = viewer_id(caller)
@@ -166,10 +169,14 @@ class PredictorService:
         viewing = (tag.lower(), viewer)
         if (cached := self.active.get(viewing)) is not None:
             return cached
+        read = partial(self.read_active, tag, viewer)
+        return await self.reading.load(viewing, read)  # one read for every waiter
+
+    async def read_active(self, tag: str, viewer: int | None) -> tables.Predictor:
         generation = self.active.generation
         row = await self.find(tag, viewer)
         if row.status == PredictorStatus.ACTIVE.value:
-            self.active.put(viewing, row, generation)
+            self.active.put((tag.lower(), viewer), row, generation)
         return row
 
     async def list_by_owner(
