@@ -139,3 +139,25 @@ async def test_fast_predictions_are_logged_and_counted(
         'openfxn_http_requests_total{method="POST",route="/predict/{tag:path}",'
         'status="200"} 1.0'
     ) in text
+
+
+async def test_result_urls_name_the_host_each_request_used(
+    app: FastAPI, client: httpx.AsyncClient, ada: Account
+) -> None:
+    tag = (await create(app, client, ada))["tag"]
+
+    async def result_url(host: str) -> str:
+        response = await client.post(
+            f"/predict/{tag}?dataUrlLimit=0",
+            json={"name": "Ada"},
+            headers={**ada.headers, "Host": host},
+        )
+        data: str = response.json()["results"][0]["data"]
+        return data
+
+    first = [await result_url(host) for host in ("one.test", "two.test:8080")]
+    again = await result_url("one.test")
+
+    assert first[0].startswith("http://one.test/")
+    assert first[1].startswith("http://two.test:8080/")
+    assert again.startswith("http://one.test/")

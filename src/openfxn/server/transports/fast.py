@@ -35,6 +35,7 @@ from openfxn.server.transports.rest import MAX_TAG, authorization_of, base_url
 PREFIX = "/predict/"
 TAKEN_PARAMETERS = frozenset({"dataUrlLimit", "rawOutputs"})
 TAKEN = "openfxn.fast"  # the scope's key for the inputs and query of a taken one
+BASE_URLS_KEPT = 64
 
 
 class FastPredictions:
@@ -48,6 +49,7 @@ class FastPredictions:
         self.body_limit = body_limit
         self.recorded = RequestMiddleware(self.answer, metrics)
         self.route: BaseRoute | None = None  # createPrediction's, for metrics
+        self.base_urls: dict[tuple[Any, ...], str] = {}  # see ``base_url_of``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = plain_query(scope)
@@ -95,13 +97,30 @@ class FastPredictions:
         limit = values.parse_data_url_limit(query.get("dataUrlLimit"))
         try:
             prediction = await state.services.predictions.create(
-                caller, tag, inputs, limit, base_url(request)
+                caller, tag, inputs, limit, self.base_url_of(scope, request)
             )
         except ServiceError as error:
             await response_for(error)(scope, receive, send)
             return
         body = orjson.dumps(to_wire(prediction))
         await Response(body, media_type="application/json")(scope, receive, send)
+
+    def base_url_of(self, scope: Scope, request: Request) -> str:
+        """``base_url(request)``, kept for each address requests give: a server
+        is reached by a few names, and building the URL costs more than this."""
+        address = (
+            scope["scheme"],
+            header(scope, b"host"),
+            scope.get("server"),
+            scope.get("app_root_path"),
+            scope.get("root_path"),
+        )
+        found = self.base_urls.get(address)
+        if found is None:
+            if len(self.base_urls) >= BASE_URLS_KEPT:  # names made up by clients
+                self.base_urls.clear()
+            found = self.base_urls[address] = base_url(request)
+        return found
 
     def find_route(self, scope: Scope) -> BaseRoute | None:
         self.route = next(
