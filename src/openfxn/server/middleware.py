@@ -88,6 +88,8 @@ class RequestMiddleware:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
         self.metrics.record(method, route, status, elapsed)
+        if not access_logger.isEnabledFor(logging.INFO):  # --log-level warning
+            return
         username = scope.get("state", {}).get("username")
         path = printable_path(scope)
         access_logger.info(

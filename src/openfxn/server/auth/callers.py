@@ -77,12 +77,11 @@ class CallerResolver:
         credential = parse_authorization(authorization)
         if credential is None:
             return ANONYMOUS
-        if not keys.is_well_formed(credential):
-            return Caller(credential=credential, problem=INVALID_KEY)
-
         digest = keys.digest(credential)
-        key = self.cache.get(digest)
+        key = self.cache.get(digest)  # a key found there was well formed
         if key is None:
+            if not keys.is_well_formed(credential):
+                return Caller(credential=credential, problem=INVALID_KEY)
             key = await self.fetching.load(digest, partial(self.fetch, digest))
         return await self.check(key, credential)
 
