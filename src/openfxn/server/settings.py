@@ -161,7 +161,7 @@ class Settings(BaseSettings):
         128 * 1024 * 1024,
         ge=1024 * 1024,
         description="Most a prediction's results may weigh as the worker sends them "
-        "(bytes, in base64); a larger output ends the prediction with an error.",
+        "(bytes, as they are); a larger output ends the prediction with an error.",
     )
     workers_per_predictor: int = Field(
         2, ge=1, description="Most warm workers one predictor may have at once."

@@ -1,9 +1,13 @@
-"""The messages between the server and a prediction worker, one JSON line each.
+"""The messages between the server and a prediction worker.
 
 The server writes to the worker's stdin; the worker writes to a file
 descriptor of its own (its stdout is diverted to stderr, so nothing the
-predictor prints can forge a message). Values travel as :class:`Raw`, their
-bytes in base64.
+predictor prints can forge a message). A message is a line of JSON, its
+header, followed by the bytes of the values it carries, back to back: each
+value (a :class:`Raw`) in the header gives its ``size``, and the header's
+``bytes`` their total. Values cross as they are, without base64, which
+would cost more than the rest of the trip for a large one (a 400 KB tensor:
+encoding, then parsing the JSON string and decoding it, some 2 ms).
 
 Server to worker::
 
@@ -20,14 +24,13 @@ Worker to server::
 
 Standard library only: this module runs inside the predictor's environment.
 Where orjson is importable (always on the server's side), it writes and reads
-the lines, the same JSON some eighty times faster for a large value.
+the headers.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .values import Raw
@@ -81,69 +84,92 @@ KINDS: dict[str, type[Any]] = {
 NAMES = {kind: name for name, kind in KINDS.items()}
 
 
-@dataclass
-class Decoder:
-    """Turns lines into messages; ``errors`` counts lines that were not one."""
-
-    errors: list[str] = field(default_factory=list)
-
-    def decode(self, line: bytes) -> Message | None:
-        try:
-            return decode(line)
-        except (ValueError, KeyError, TypeError) as error:
-            self.errors.append(f"{type(error).__name__}: {error}")
-            return None
-
-
 def encode(message: Message) -> bytes:
+    """The header line of ``message``, then the bytes of its values."""
+    payloads: list[bytes] = []
     body: dict[str, Any] = {"kind": NAMES[type(message)]}
     for name, value in vars(message).items():
-        body[name] = encode_field(value)
+        body[name] = encode_field(value, payloads)
+    body["bytes"] = sum(len(payload) for payload in payloads)
     if orjson is not None:
-        return orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+        head = orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+    else:
+        head = json.dumps(body, separators=(",", ":")).encode() + b"\n"
+    return head + b"".join(payloads) if payloads else head
 
 
-def encode_field(value: Any) -> Any:
+def encode_field(value: Any, payloads: list[bytes]) -> Any:
     if isinstance(value, Raw):
-        return encode_raw(value)
+        if value.data is not None:
+            payloads.append(value.data)
+        size = None if value.data is None else len(value.data)
+        return {
+            "raw": True,
+            "type": value.type,
+            "shape": value.shape,
+            "size": size,
+            "mime": value.mime,
+        }
     if isinstance(value, list):
-        return [encode_field(item) for item in value]
+        return [encode_field(item, payloads) for item in value]
     if isinstance(value, dict):
-        return {name: encode_field(item) for name, item in value.items()}
+        return {name: encode_field(item, payloads) for name, item in value.items()}
     return value
 
 
-def encode_raw(raw: Raw) -> dict[str, Any]:
-    data = None if raw.data is None else base64.b64encode(raw.data).decode()
-    return {
-        "raw": True,
-        "type": raw.type,
-        "shape": raw.shape,
-        "data": data,
-        "mime": raw.mime,
-    }
+def read_header(line: bytes) -> tuple[dict[str, Any], int]:
+    """A message's header, and the number of bytes of values after it.
 
-
-def decode(line: bytes) -> Message:
+    Raises ValueError when the line is not a header."""
     body = json.loads(line) if orjson is None else orjson.loads(line)
-    kind = KINDS[body.pop("kind")]
-    fields = {name: decode_field(value) for name, value in body.items()}
+    if not isinstance(body, dict):
+        raise ValueError("a message's header is a JSON object")
+    size = body.pop("bytes", 0)
+    if not isinstance(size, int) or size < 0:
+        raise ValueError("a message's header gives the bytes that follow it")
+    return body, size
+
+
+def decode(header: dict[str, Any], payload: bytes) -> Message:
+    """The message of ``header`` (from ``read_header``) and its values' bytes.
+
+    Raises ValueError, KeyError or TypeError when they do not make one."""
+    kind = KINDS[header.pop("kind")]
+    taken = Taken(payload)
+    fields = {name: decode_field(value, taken) for name, value in header.items()}
+    if taken.at != len(payload):
+        raise ValueError("the values' sizes do not add up to the bytes sent")
     message: Message = kind(**fields)
     return message
 
 
-def decode_field(value: Any) -> Any:
+class Taken:
+    """The bytes of a message's values, handed out in order."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.at = 0
+
+    def take(self, size: int) -> bytes:
+        if not isinstance(size, int) or size < 0 or self.at + size > len(self.payload):
+            raise ValueError("a value's size runs past the bytes sent")
+        start, self.at = self.at, self.at + size
+        if start == 0 and size == len(self.payload):
+            return self.payload  # the one value: no copy
+        return self.payload[start : self.at]
+
+
+def decode_field(value: Any, taken: Taken) -> Any:
     if isinstance(value, dict) and value.get("raw") is True:
-        data = value["data"]
+        size = value["size"]
         return Raw(
             type=value["type"],
             shape=value["shape"],
-            data=None if data is None else base64.b64decode(data),
+            data=None if size is None else taken.take(size),
             mime=value.get("mime"),
         )
     if isinstance(value, list):
-        return [decode_field(item) for item in value]
+        return [decode_field(item, taken) for item in value]
     if isinstance(value, dict):
-        return {name: decode_field(item) for name, item in value.items()}
+        return {name: decode_field(item, taken) for name, item in value.items()}
     return value

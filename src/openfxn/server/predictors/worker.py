@@ -110,9 +110,11 @@ def main(argv: list[str]) -> int:
             with sending:
                 channel.write(encoded)
 
+    stdin = sys.stdin.buffer
     with ThreadPoolExecutor(concurrency, "predict") as threads:
-        for line in sys.stdin.buffer:
-            request = messages.decode(line)
+        while line := stdin.readline():
+            header, size = messages.read_header(line)
+            request = messages.decode(header, stdin.read(size))
             if not isinstance(request, messages.Predict):
                 continue
             if concurrency == 1:

@@ -263,35 +263,53 @@ class Worker:
         """The worker's next message, or why there is none (the worker is then
         stopped)."""
         try:
-            line = await self.read_line()
+            line = await self.read_until_newline()
+            if line is None:
+                return WorkerFailed(await self.death(f"during {during}"))
+            header, size = messages.read_header(line)
+            if len(line) + size > self.output_limit:
+                raise OverflowError
+            payload = await self.read_exactly(size)
+            if payload is None:
+                return WorkerFailed(await self.death(f"during {during}"))
+            return messages.decode(header, payload)
         except OverflowError:
             await self.close()
             return WorkerFailed(
                 f"The predictor sent more data during {during} than the server "
                 f"accepts ({self.output_limit} bytes, OPENFXN_PREDICTION_OUTPUT_BYTES)."
             )
-        if not line:
-            return WorkerFailed(await self.death(f"during {during}"))
-        try:
-            return messages.decode(line)
         except (ValueError, KeyError, TypeError):
             await self.close()
             return WorkerFailed(f"The worker sent a malformed message during {during}.")
 
-    async def read_line(self) -> bytes:
-        """One message line, or b"" at the end; OverflowError past the output limit."""
-        stream = self.process.stdout
-        assert stream is not None
+    async def read_until_newline(self) -> bytes | None:
+        """A message's header line, or None at the end; OverflowError past
+        the output limit."""
         while (end := self.pending.find(b"\n")) < 0:
             if len(self.pending) > self.output_limit:
                 raise OverflowError
-            chunk = await stream.read(1024 * 1024)
-            if not chunk:
-                return b""
-            self.pending += chunk
+            if not await self.read_more():
+                return None
         line = bytes(self.pending[: end + 1])
         del self.pending[: end + 1]
         return line
+
+    async def read_exactly(self, size: int) -> bytes | None:
+        """The next ``size`` bytes, or None when the output ends first."""
+        while len(self.pending) < size:
+            if not await self.read_more():
+                return None
+        data = bytes(self.pending[:size])
+        del self.pending[:size]
+        return data
+
+    async def read_more(self) -> bool:
+        stream = self.process.stdout
+        assert stream is not None
+        chunk = await stream.read(1024 * 1024)
+        self.pending += chunk
+        return bool(chunk)
 
     async def death(self, when: str) -> str:
         """Why the worker ended, once it has."""

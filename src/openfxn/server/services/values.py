@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import re
@@ -392,6 +393,8 @@ URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def _base64(name: str, payload: str) -> bytes:
+    with contextlib.suppress(binascii.Error, ValueError):  # plain base64, at once
+        return binascii.a2b_base64(payload, strict_mode=True)
     # Tolerated, as browsers do: percent-escapes, line breaks, missing padding
     # and the URL-safe alphabet.
     text = "".join(urllib.parse.unquote(payload).split())
