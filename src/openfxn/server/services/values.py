@@ -377,12 +377,13 @@ async def to_raw(value: WireInput, fetch: Fetch) -> Raw:
 
 def _decode_data_url(name: str, url: str) -> tuple[bytes, str | None]:
     """The bytes and media type of ``data:[<media type>][;base64],<data>``."""
-    header, comma, payload = url[5:].partition(",")
-    if not comma:
+    comma = url.find(",", 5)  # not partition: the payload is copied once
+    if comma < 0:
         raise InvalidRequest(
             f"Input '{name}' has a data URL without a comma before its data: write "
             "'data:<type>;base64,<data>'."
         )
+    header, payload = url[5:comma], url[comma + 1 :]
     media_type, _, last = header.rpartition(";")
     if last.strip().lower() != "base64":
         return urllib.parse.unquote_to_bytes(payload), _essence(header)
