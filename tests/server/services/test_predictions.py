@@ -527,3 +527,28 @@ async def test_predictions_arriving_together_read_their_predictor_once(
         f"Hello, {index}!" for index in range(8)
     ]
     assert len(reads) == 2  # the predictor once, the key once
+
+
+async def test_a_predictor_deleted_before_its_prediction_is_stored(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    ada: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sleeping = "import time\n\ndef predict() -> int:\n    time.sleep(0.5)\n"
+    tag = (await create(app, client, ada, sleeping + "    return 1\n"))["tag"]
+    monkeypatch.setattr(predictions, "STORE_RUNNING_AFTER_S", 3600.0)
+
+    reply = asyncio.create_task(client.post(f"/predict/{tag}", headers=ada.headers))
+    await asyncio.sleep(0.2)  # running, not stored yet
+    deleted = await client.delete(f"/predictors/{tag}", headers=ada.headers)
+    ended = await reply
+
+    assert deleted.status_code == 200, deleted.text
+    assert ended.status_code == 200, ended.text
+    async with app.state.database.read() as session:
+        row = await session.scalar(
+            select(Prediction).where(Prediction.id == ended.json()["id"])
+        )
+    assert row is not None and row.predictor_id is None
+    assert await billed(app, row.id) == 1

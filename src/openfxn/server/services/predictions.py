@@ -352,7 +352,14 @@ class PredictionService:
 # to construct and key for the compiled cache than it costs SQLite to run.
 PREDICTIONS = cast(Table, tables.Prediction.__table__)
 PREDICTORS = cast(Table, tables.Predictor.__table__)
-STORE = insert(PREDICTIONS)
+# A prediction keeps its predictor's id only if the predictor still exists: one
+# deleted in the milliseconds before the prediction is stored leaves it without
+# one, as deleting it later does (ON DELETE SET NULL), instead of failing.
+STORE = insert(PREDICTIONS).values(
+    predictor_id=select(PREDICTORS.c.id)
+    .where(PREDICTORS.c.id == bindparam("live_predictor_id"))
+    .scalar_subquery()
+)
 END = update(PREDICTIONS).where(
     PREDICTIONS.c.id == bindparam("ended_id"),
     PREDICTIONS.c.status == PredictionStatus.RUNNING.value,
@@ -366,7 +373,7 @@ COUNT = (
 
 
 def store_running(record: dict[str, Any], writer: Writer) -> None:
-    writer.run(STORE, record)
+    writer.run(STORE, store_values(record))
 
 
 def store_ended(
@@ -377,10 +384,17 @@ def store_ended(
 ) -> bool:
     """Store a prediction that ended before it was stored, and bill it (unless
     ``usage`` is None), in the caller's transaction."""
-    writer.run(STORE, record)
+    writer.run(STORE, store_values(record))
     if usage is not None:
         bill(predictor_id, usage, writer)
     return True
+
+
+def store_values(record: dict[str, Any]) -> dict[str, Any]:
+    """STORE's values for a record: its predictor's id goes to the subquery."""
+    values = {**record, "live_predictor_id": record["predictor_id"]}
+    del values["predictor_id"]
+    return values
 
 
 def end_and_bill(
