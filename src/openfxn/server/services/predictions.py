@@ -418,6 +418,9 @@ def bill(predictor_id: int, usage: dict[str, Any], writer: Writer) -> None:
     writer.run(COUNT, {"counted_id": predictor_id})
 
 
+RANDOM_BYTES = 10  # of a prediction id's 16
+
+
 class PredictionIds:
     """Prediction ids: 32 hex digits, the first 12 the milliseconds since the
     epoch and the other 20 random. Ids in time order add to the end of the
@@ -438,7 +441,6 @@ class PredictionIds:
         return f"{time.time_ns() // 1_000_000:012x}{random}"
 
 
-RANDOM_BYTES = 10
 new_id = PredictionIds()
 
 

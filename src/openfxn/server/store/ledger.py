@@ -92,7 +92,6 @@ class Compiled:
         self.statement = statement  # kept alive, so that its id stays its own
         compiler = statement.compile(dialect=dialect, column_keys=sorted(names))
         assert isinstance(compiler, SQLCompiler) and compiler.positiontup is not None
-        self.compiler = compiler
         self.sql = compiler.string
         self.order = list(compiler.positiontup)
         # A column's Python-side default would be left NULL here: say so.

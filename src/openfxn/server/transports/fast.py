@@ -97,7 +97,7 @@ class FastPredictions:
         limit = values.parse_data_url_limit(query.get("dataUrlLimit"))
         try:
             prediction = await state.services.predictions.create(
-                caller, tag, inputs, limit, self.base_url_of(scope, request)
+                caller, tag, inputs, limit, self.base_url_of(request)
             )
         except ServiceError as error:
             await response_for(error)(scope, receive, send)
@@ -105,9 +105,10 @@ class FastPredictions:
         body = orjson.dumps(to_wire(prediction))
         await Response(body, media_type="application/json")(scope, receive, send)
 
-    def base_url_of(self, scope: Scope, request: Request) -> str:
+    def base_url_of(self, request: Request) -> str:
         """``base_url(request)``, kept for each address requests give: a server
         is reached by a few names, and building the URL costs more than this."""
+        scope = request.scope
         address = (
             scope["scheme"],
             header(scope, b"host"),
